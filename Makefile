@@ -1,0 +1,28 @@
+# The two commands of the README's quick start, each doing its own set-up.
+PY ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## balance an imbalanced digits set; writes demo_out/grid.png
+	$(VENV)/bin/deepclsmote demo --out demo_out
+
+test: $(STAMP)  ## the test suite (CPU, a few minutes)
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check deepclsmote tests bench
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)  ## training/generation throughput as JSON (see docs/benchmarks.md)
+	$(VENV)/bin/python bench/bench_training.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .mypy_cache .ruff_cache

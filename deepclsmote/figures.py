@@ -1,0 +1,80 @@
+"""Figures: real and synthetic images side by side, one row per class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import ImageSpec, to_nchw
+
+
+def _as_display(images: np.ndarray, spec: ImageSpec) -> np.ndarray:
+    """(N, H, W, 3) floats in [0, 1] from images in the caller's layout."""
+    x = to_nchw(np.asarray(images), spec)
+    x = np.clip((x - spec.low) / (spec.high - spec.low), 0.0, 1.0).transpose(0, 2, 3, 1)
+    return np.repeat(x, 3, axis=3) if x.shape[-1] == 1 else x
+
+
+def _tile_row(images: np.ndarray, pick, per_class: int, h: int, w: int, pad: int) -> np.ndarray:
+    row = np.ones((h, per_class * (w + pad), 3), dtype=np.float32)
+    for j, i in enumerate(pick):
+        row[:, j * (w + pad) : j * (w + pad) + w] = images[i]
+    return row
+
+
+def real_vs_synthetic_grid(
+    path,
+    X_real,
+    y_real,
+    X_syn,
+    y_syn,
+    spec: ImageSpec,
+    *,
+    per_class: int = 10,
+    title: str | None = None,
+    seed: int = 0,
+) -> Path:
+    """Save a PNG: for each class, ``per_class`` real images, then synthetic ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    y_real, y_syn = np.asarray(y_real), np.asarray(y_syn)
+    classes = np.unique(np.concatenate([y_real, y_syn]))
+    h, w, pad = spec.height, spec.width, max(1, spec.width // 8)
+    parts = [(_as_display(X_real, spec), y_real)]
+    if len(y_syn):
+        parts.append((_as_display(X_syn, spec), y_syn))
+    rows = []
+    for cls in classes:
+        blocks = []
+        for imgs, labels in parts:
+            idx = np.flatnonzero(labels == cls)
+            pick = rng.choice(idx, min(per_class, len(idx)), replace=False) if len(idx) else []
+            blocks.append(_tile_row(imgs, pick, per_class, h, w, pad))
+            blocks.append(np.ones((h, 3 * pad, 3), np.float32))
+        rows.append(np.concatenate(blocks[:-1], axis=1))
+        rows.append(np.ones((pad, rows[-1].shape[1], 3), np.float32))
+    mosaic = np.concatenate(rows[:-1], axis=0)
+    scale = max(1.0, 28.0 / h) * 0.035
+    fig, ax = plt.subplots(figsize=(mosaic.shape[1] * scale + 1.2, mosaic.shape[0] * scale + 0.8))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks([per_class * (w + pad) / 2, per_class * (w + pad) * 1.5 + 3 * pad])
+    ax.set_xticklabels(["real", "synthetic"][: len(parts)] + ([""] if len(parts) == 1 else []))
+    ax.xaxis.tick_top()
+    ax.set_yticks([(h + pad) * i + h / 2 for i in range(len(classes))])
+    ax.set_yticklabels([f"{c} (n={int(np.sum(y_real == c))})" for c in classes], fontsize=8)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9, pad=18)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,202 @@
+"""The one training loop of the autoencoder (DeepSMOTE and DeepCLSMOTE alike).
+
+The whole training set lives on the model's device as one tensor; batches are
+index tensors into it, so no DataLoader or host-device copy sits on the hot
+path. All randomness comes from one ``torch.Generator`` seeded by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from . import losses
+
+logger = logging.getLogger(__name__)
+
+LOSS_PARTS = ("loss", "recon", "penalty", "compact", "separation")
+ProgressCallback = Callable[[int, int, dict], "bool | None"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 50
+    batch_size: int = 100
+    lr: float = 2e-4
+    penalty: str | None = "code"
+    w_penalty: float = 1.0
+    w_compact: float = 0.0
+    w_separation: float = 0.0
+    centroids: str = "ema"
+    centroid_momentum: float = 0.9
+    separation_eps: float = 0.1
+    balanced_batches: bool = True
+    mixed_precision: bool = False
+
+    @property
+    def class_latent(self) -> bool:
+        return self.w_compact > 0 or self.w_separation > 0
+
+    @property
+    def uses_penalty(self) -> bool:
+        return self.penalty is not None and self.w_penalty > 0
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)
+    epochs_run: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+class _ClassIndex:
+    """Indices of each class's images, sorted by class, on the device."""
+
+    def __init__(self, y: torch.Tensor, n_classes: int):
+        self.order = torch.argsort(y, stable=True)
+        self.counts = torch.bincount(y, minlength=n_classes)
+        self.starts = torch.cumsum(self.counts, 0) - self.counts
+        counts = self.counts.tolist()
+        # DeepSMOTE's penalty draws one class per step; BatchNorm needs two images.
+        self.penalty_classes = torch.tensor(
+            [k for k, n in enumerate(counts) if n >= 2], device=y.device
+        )
+        self._counts = counts
+
+    def draw_class_batch(self, k: int, size: int, gen: torch.Generator) -> torch.Tensor:
+        """Up to ``size`` images of class ``k``, without replacement."""
+        n = self._counts[k]
+        pick = torch.randperm(n, generator=gen, device=gen.device)[:size]
+        return self.order[self.starts[k] + pick]
+
+    def draw_balanced(self, per_class: int, gen: torch.Generator):
+        """``per_class`` images of every class (with replacement): indices and labels."""
+        k = self.counts.shape[0]
+        u = torch.rand(k, per_class, generator=gen, device=gen.device)
+        pos = self.starts.unsqueeze(1) + (u * self.counts.unsqueeze(1)).long()
+        labels = torch.arange(k, device=gen.device).repeat_interleave(per_class)
+        return self.order[pos.flatten()], labels
+
+
+class _Centroids:
+    """Class centroids of the standardised codes, kept across batches."""
+
+    def __init__(self, n_classes: int, n_z: int, device, mode: str, momentum: float):
+        self.mode, self.momentum = mode, momentum
+        self.value = torch.zeros(n_classes, n_z, device=device)
+        self.seen = torch.zeros(n_classes, dtype=torch.bool, device=device)
+
+    def terms(self, codes: torch.Tensor, labels: torch.Tensor, eps: float):
+        u = losses.standardise(codes.float())
+        mu, present = losses.class_means(u, labels, self.value.shape[0])
+        if self.mode == "batch":
+            c, mask = mu, present
+        else:
+            new = present & ~self.seen
+            self.value[new] = mu[new].detach()
+            self.seen |= present
+            m = self.momentum
+            c = torch.where(present.unsqueeze(1), m * self.value + (1 - m) * mu, self.value)
+            self.value = c.detach()
+            mask = self.seen
+        return losses.compactness(u, labels, c), losses.separation(c, mask, eps)
+
+
+def train_autoencoder(
+    encoder: torch.nn.Module,
+    decoder: torch.nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    n_classes: int,
+    cfg: TrainConfig,
+    gen: torch.Generator,
+    callback: ProgressCallback | None = None,
+) -> TrainResult:
+    """Train ``encoder``/``decoder`` in place on images ``X`` in [-1, 1].
+
+    ``callback(epoch, epochs, parts)`` runs after each epoch with the mean of
+    each loss part; returning ``False`` stops training cleanly after that
+    epoch (the networks stay usable).
+    """
+    device = X.device
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    optim = torch.optim.Adam(params, lr=cfg.lr)
+    index = _ClassIndex(y, n_classes)
+    cents = _Centroids(
+        n_classes, encoder.cfg.n_z, device, cfg.centroids, cfg.centroid_momentum
+    )
+    per_class = max(2, cfg.batch_size // n_classes)
+    n = X.shape[0]
+    amp = cfg.mixed_precision and device.type == "cuda"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    result = TrainResult()
+    start = time.perf_counter()
+    encoder.train()
+    decoder.train()
+    for epoch in range(cfg.epochs):
+        sums = torch.zeros(len(LOSS_PARTS), device=device)
+        steps = 0
+        perm = torch.randperm(n, generator=gen, device=device)
+        for batch in perm.split(cfg.batch_size):
+            if batch.numel() < 2:  # BatchNorm cannot train on a single image
+                continue
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                parts = _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen,
+                                     per_class)
+            loss = (
+                parts[1]
+                + cfg.w_penalty * parts[2]
+                + cfg.w_compact * parts[3]
+                + cfg.w_separation * parts[4]
+            )
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+            parts[0] = loss
+            sums += torch.stack([p.detach().float() for p in parts])
+            steps += 1
+        epoch_parts = dict(zip(LOSS_PARTS, (sums / max(steps, 1)).tolist(), strict=True))
+        result.history.append(epoch_parts)
+        result.epochs_run = epoch + 1
+        logger.debug("epoch %d/%d %s", epoch + 1, cfg.epochs, epoch_parts)
+        if callback is not None and callback(epoch + 1, cfg.epochs, epoch_parts) is False:
+            result.stopped_early = epoch + 1 < cfg.epochs
+            break
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_class):
+    xb = X[batch]
+    z = encoder(xb)
+    zero = z.new_zeros(())
+    recon = losses.reconstruction(decoder(z), xb)
+    penalty = zero
+    if cfg.uses_penalty and index.penalty_classes.numel():
+        pick = torch.randint(index.penalty_classes.numel(), (1,), generator=gen, device=gen.device)
+        k = int(index.penalty_classes[pick])
+        xc = X[index.draw_class_batch(k, cfg.batch_size, gen)]
+        if cfg.penalty == "code":
+            with torch.no_grad():
+                zc = encoder(xc)
+        else:
+            zc = encoder(xc)
+        penalty = losses.permutation_penalty(decoder, zc, xc, cfg.penalty)
+    compact = separation = zero
+    if cfg.class_latent:
+        if cfg.balanced_batches:
+            idx, labels = index.draw_balanced(per_class, gen)
+            codes = encoder(X[idx])
+        else:
+            codes, labels = z, y[batch]
+        compact, separation = cents.terms(codes, labels, cfg.separation_eps)
+    return [zero, recon, penalty, compact, separation]
+
+
+__all__ = ["LOSS_PARTS", "ProgressCallback", "TrainConfig", "TrainResult", "train_autoencoder"]

@@ -243,12 +243,17 @@ def check_labels(y, n_samples: int) -> np.ndarray:
     return y
 
 
+def _name(cls):
+    """A class label as a plain Python value, for messages (np.int64(2) -> 2)."""
+    return cls.item() if isinstance(cls, np.generic) else cls
+
+
 def check_oversampling_feasible(counts: dict, n_new: dict) -> None:
     """Raise if a class that must grow has fewer than two images to interpolate."""
     for cls, n in n_new.items():
         if n > 0 and counts.get(cls, 0) < 2:
             raise ValueError(
-                f"Class {cls!r} has {counts.get(cls, 0)} image(s) but {n} synthetic image(s) "
+                f"Class {_name(cls)!r} has {counts.get(cls, 0)} image(s) but {n} synthetic image(s) "
                 f"were requested: SMOTE needs at least 2 images of a class to interpolate."
             )
 
@@ -258,7 +263,7 @@ def effective_k(k_neighbors: int, class_size: int, cls) -> int:
     k = min(k_neighbors, class_size - 1)
     if k < k_neighbors:
         warnings.warn(
-            f"Class {cls!r} has {class_size} images, fewer than k_neighbors + 1 = "
+            f"Class {_name(cls)!r} has {class_size} images, fewer than k_neighbors + 1 = "
             f"{k_neighbors + 1}; using k_neighbors={k} for it.",
             UserWarning,
             stacklevel=3,

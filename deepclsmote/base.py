@@ -76,7 +76,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         Returns
         -------
         self : object
-            The fitted sampler; :meth:`sample` and :meth:`transform` work after it.
+            The fitted sampler; :meth:`sample` and :meth:`encode` work after it.
         """
         self._validate_params()
         X, y, _ = self._check_X_y(X, y)
@@ -224,8 +224,13 @@ class BaseDeepOverSampler(BaseOverSampler):
         seed = self._seeds()[1] if random_state is None else v.resolve_seed(random_state)
         return self._generate(request, seed)
 
-    def transform(self, X):
-        """Latent codes ``(N, n_z)`` of images shaped like the training images."""
+    def encode(self, X):
+        """Latent codes ``(N, n_z)`` of images shaped like the training images.
+
+        Named ``encode`` rather than ``transform`` on purpose: imbalanced-learn's
+        ``Pipeline`` refuses a step that has both ``fit_resample`` and
+        ``transform``, and the samplers must work in a pipeline.
+        """
         check_is_fitted(self, "codes_")
         raw = v.check_images_like(X, self.image_spec_)
         scaled = torch.from_numpy(v.scale_to_unit(raw, self.image_spec_)).to(self.device_)

@@ -49,7 +49,7 @@ def permutation_penalty(decoder, codes: torch.Tensor, images: torch.Tensor, mode
     raise ValueError(f"penalty must be one of {PENALTY_MODES} or None; got {mode!r}.")
 
 
-def standardise(codes: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def standardise(codes: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Centre the codes and divide by their RMS spread (one scalar per batch)."""
     centred = codes - codes.mean(dim=0, keepdim=True)
     return centred / torch.sqrt(centred.pow(2).mean() + eps)

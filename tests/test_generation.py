@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from deepclsmote import generation
+from deepclsmote.nn import AutoencoderConfig, Decoder
+
+
+def test_neighbours_exclude_self_and_are_nearest(monkeypatch):
+    monkeypatch.setattr(generation, "_KNN_CHUNK", 7)  # exercise the chunked path
+    g = torch.Generator().manual_seed(0)
+    codes = torch.randn(20, 3, generator=g)
+    nbrs = generation.class_neighbours(codes, 4)
+    d = torch.cdist(codes, codes)
+    d.fill_diagonal_(float("inf"))
+    expected = d.topk(4, largest=False).indices
+    assert torch.equal(nbrs.sort(1).values, expected.sort(1).values)
+    assert not (nbrs == torch.arange(20).unsqueeze(1)).any()
+
+
+def test_new_codes_lie_between_a_base_and_one_of_its_neighbours():
+    g = torch.Generator().manual_seed(1)
+    codes = torch.randn(12, 5, generator=g)
+    z, base = generation.interpolate(codes, 3, 200, torch.Generator().manual_seed(2))
+    nbrs = generation.class_neighbours(codes, 3)
+    for zi, bi in zip(z, base, strict=True):
+        on_segment = False
+        for ni in nbrs[bi]:
+            seg = codes[ni] - codes[bi]
+            u = torch.dot(zi - codes[bi], seg) / torch.dot(seg, seg)
+            if 0 <= u <= 1 and torch.allclose(codes[bi] + u * seg, zi, atol=1e-5):
+                on_segment = True
+        assert on_segment
+
+
+def test_residual_decoding_keeps_the_base_image_when_the_code_is_the_base():
+    dec = Decoder(AutoencoderConfig(1, 8, 8, dim_h=4, n_z=6))
+    z = torch.randn(5, 6)
+    x_base = torch.rand(5, 1, 8, 8) * 2 - 1
+    out = generation.decode(dec, z, decoding="residual", z_base=z, x_base=x_base, batch_size=2)
+    assert torch.allclose(out, x_base, atol=1e-6)
+    direct = generation.decode(dec, z, decoding="direct")
+    assert direct.shape == (5, 1, 8, 8)
+    with pytest.raises(ValueError, match="decoding must be one of"):
+        generation.decode(dec, z, decoding="sideways")

@@ -1,0 +1,205 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from deepclsmote import DeepCLSMOTE, DeepSMOTE
+
+from .conftest import TINY
+
+
+def _layouts(X):
+    """The same uint8 images (N, 8, 8) in every supported layout and a few dtypes."""
+    return {
+        "NHW-uint8": X,
+        "NHWC-uint8": X[..., None],
+        "NCHW-uint8": X[:, None],
+        "flat-uint8": X.reshape(len(X), -1),
+        "NHW-float32-unit": (X / 255.0).astype(np.float32),
+        "NHWC-float64-pm1": (X / 127.5 - 1.0)[..., None],
+        "NHW-int64-0-16": (X // 16).astype(np.int64),
+    }
+
+
+@pytest.mark.parametrize("name", list(_layouts(np.zeros((1, 8, 8), np.uint8))))
+def test_fit_resample_keeps_layout_dtype_and_range(small_imbalanced, name):
+    X, y = small_imbalanced
+    Xl = _layouts(X)[name]
+    X_res, y_res = DeepCLSMOTE(random_state=0, **TINY).fit_resample(Xl, y)
+    assert X_res.shape[1:] == Xl.shape[1:]
+    assert X_res.dtype == Xl.dtype
+    assert np.bincount(y_res).tolist() == [30, 30, 30]
+    np.testing.assert_array_equal(X_res[: len(y)], Xl)  # originals first, untouched
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+    lo, hi = float(Xl.min()), float(Xl.max())
+    syn = X_res[len(y):]
+    assert syn.min() >= min(lo, 0) and syn.max() <= max(hi, 1 if Xl.dtype.kind == "f" else hi)
+
+
+def test_rgb_odd_size_round_trip():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (24, 35, 35, 3), dtype=np.uint8)
+    y = np.array([0] * 16 + [1] * 8)
+    sampler = DeepCLSMOTE(random_state=0, **TINY)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert X_res.shape == (32, 35, 35, 3) and X_res.dtype == np.uint8
+    assert sampler.encode(X).shape == (24, 8)
+
+
+def test_same_seed_same_output_and_different_seed_different_output(small_imbalanced):
+    X, y = small_imbalanced
+    a = DeepCLSMOTE(random_state=3, **TINY).fit_resample(X, y)[0]
+    b = DeepCLSMOTE(random_state=3, **TINY).fit_resample(X, y)[0]
+    c = DeepCLSMOTE(random_state=4, **TINY).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_seeding_leaves_the_global_torch_rng_alone(small_imbalanced):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    DeepCLSMOTE(random_state=0, **TINY).fit_resample(*small_imbalanced)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_zero_class_latent_weights_is_exactly_deepsmote(small_imbalanced):
+    X, y = small_imbalanced
+    params = {**TINY, "epochs": 3, "random_state": 7}
+    cl = DeepCLSMOTE(w_compact=0.0, w_separation=0.0, **params).fit(X, y)
+    ds = DeepSMOTE(**params).fit(X, y)
+    assert cl.history_ == ds.history_
+    for a, b in zip(cl.encoder_.state_dict().values(), ds.encoder_.state_dict().values(),
+                    strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(cl.decoder_.state_dict().values(), ds.decoder_.state_dict().values(),
+                    strict=True):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(cl.sample()[0], ds.sample()[0])
+    # ...and the class-latent term, when on, changes training.
+    on = DeepCLSMOTE(**params).fit(X, y)
+    assert on.history_[-1]["compact"] > 0 and on.history_ != ds.history_
+
+
+@pytest.mark.parametrize("penalty", ["code", "paper", None])
+def test_penalty_readings_train(small_imbalanced, penalty):
+    sampler = DeepSMOTE(penalty=penalty, random_state=0, **TINY).fit(*small_imbalanced)
+    assert (sampler.history_[0]["penalty"] > 0) == (penalty is not None)
+
+
+@pytest.mark.parametrize("decoding", ["direct", "residual"])
+@pytest.mark.parametrize("centroids", ["ema", "batch"])
+def test_options_combine(small_imbalanced, decoding, centroids):
+    sampler = DeepCLSMOTE(decoding=decoding, centroids=centroids, balanced_batches=False,
+                          random_state=0, **TINY)
+    X_res, _ = sampler.fit_resample(*small_imbalanced)
+    assert len(X_res) == 90
+
+
+def test_callback_reports_every_epoch_and_can_stop(small_imbalanced):
+    seen = []
+
+    def callback(epoch, epochs, parts):
+        seen.append((epoch, epochs, set(parts)))
+        return epoch < 2
+
+    sampler = DeepCLSMOTE(random_state=0, callback=callback, **{**TINY, "epochs": 5})
+    X_res, _ = sampler.fit_resample(*small_imbalanced)
+    assert [s[:2] for s in seen] == [(1, 5), (2, 5)]
+    assert seen[0][2] == {"loss", "recon", "penalty", "compact", "separation"}
+    assert sampler.n_epochs_ == 2 and len(X_res) == 90
+
+
+def test_sample_and_fit_resample_agree(small_imbalanced):
+    X, y = small_imbalanced
+    sampler = DeepCLSMOTE(random_state=0, **TINY)
+    X_res, y_res = sampler.fit_resample(X, y)
+    X_new, y_new = sampler.sample()
+    np.testing.assert_array_equal(X_new, X_res[len(y):])
+    np.testing.assert_array_equal(y_new, y_res[len(y):])
+    X7, y7 = sampler.sample({2: 7, 0: 0}, random_state=1)
+    assert X7.shape == (7, 8, 8) and set(y7) == {2}
+    with pytest.raises(ValueError, match="not one of the fitted classes"):
+        sampler.sample({9: 3})
+    with pytest.raises(ValueError, match="non-negative integer"):
+        sampler.sample({1: -1})
+
+
+def test_encode_gives_codes_and_checks_shape(small_imbalanced):
+    X, y = small_imbalanced
+    sampler = DeepCLSMOTE(random_state=0, **TINY).fit(X, y)
+    assert sampler.encode(X[:5]).shape == (5, 8)
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        sampler.encode(X[:5, :7])
+
+
+def test_scikit_learn_conventions(small_imbalanced):
+    sampler = DeepCLSMOTE(epochs=3, random_state=1)
+    assert sampler.get_params()["epochs"] == 3
+    assert sampler.set_params(epochs=4) is sampler and sampler.epochs == 4
+    twin = clone(sampler)
+    assert twin.get_params() == sampler.get_params() and twin is not sampler
+    fitted = DeepCLSMOTE(random_state=0, **TINY)
+    assert fitted.fit(*small_imbalanced) is fitted
+    assert hasattr(fitted, "codes_") and not hasattr(clone(fitted), "codes_")
+    assert set(DeepSMOTE().get_params()) < set(DeepCLSMOTE().get_params())
+
+
+def test_works_in_an_imblearn_pipeline(digits):
+    X, y = digits
+    keep = (y != 9) | (np.arange(len(y)) % 10 == 0)
+    flat = X[keep].reshape(keep.sum(), -1) / 255.0
+    pipe = Pipeline([
+        ("oversample", DeepCLSMOTE(random_state=0, **TINY)),
+        ("clf", LogisticRegression(max_iter=200)),
+    ])
+    pipe.fit(flat, y[keep])
+    assert pipe.score(flat, y[keep]) > 0.8
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 0}, "'epochs' parameter"),
+        ({"penalty": "both"}, "'penalty' parameter"),
+        ({"decoding": "best"}, "'decoding' parameter"),
+        ({"w_compact": -1.0}, "'w_compact' parameter"),
+        ({"sampling_strategy": "most"}, "'sampling_strategy' parameter"),
+    ],
+)
+def test_bad_parameters_are_refused_by_name(small_imbalanced, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DeepCLSMOTE(**{**TINY, **kwargs}).fit_resample(*small_imbalanced)
+
+
+def test_bad_data_gets_clear_errors(small_imbalanced):
+    X, y = small_imbalanced
+    s = DeepCLSMOTE(random_state=0, **TINY)
+    with pytest.raises(ValueError, match="60 images but 59 labels"):
+        s.fit_resample(X, y[:-1])
+    with pytest.raises(ValueError, match="more than 1 class"):
+        s.fit_resample(X, np.zeros(len(y), int))
+    y1 = y.copy()
+    y1[-1] = 5  # class 5 has a single image and must be oversampled
+    with pytest.raises(ValueError, match="Class 5 has 1 image"):
+        s.fit_resample(X, y1)
+    with pytest.raises(ValueError, match="8x8 and 64x64"):
+        s.fit_resample(X[:, :6, :6], y)
+    bad = X.astype(np.float32)
+    bad[3, 2, 2] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        s.fit_resample(bad, y)
+
+
+def test_small_class_shrinks_k_with_a_warning(small_imbalanced):
+    X, y = small_imbalanced
+    keep = np.concatenate([np.flatnonzero(y != 2), np.flatnonzero(y == 2)[:3]])
+    with pytest.warns(UserWarning, match="Class 2 has 3 images.*using k_neighbors=2"):
+        DeepCLSMOTE(random_state=0, **TINY).fit_resample(X[keep], y[keep])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DeepCLSMOTE(random_state=0, k_neighbors=2, **TINY).fit_resample(X[keep], y[keep])

@@ -102,5 +102,5 @@ def test_target_below_current_count_is_refused_like_imblearn(fitted_three_classe
     X, y = _data([10, 6, 3], [0, 1, 2])
     with pytest.raises(ValueError, match="greater or equal to the original number"):
         DeepCLSMOTE(sampling_strategy={1: 2}, **FAST).fit_resample(X, y)
-    with pytest.raises(ValueError, match="only for binary"):
+    with pytest.raises(ValueError, match="float only when the type of target is binary"):
         DeepCLSMOTE(sampling_strategy=0.5, **FAST).fit_resample(X, y)

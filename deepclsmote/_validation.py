@@ -253,8 +253,8 @@ def check_oversampling_feasible(counts: dict, n_new: dict) -> None:
     for cls, n in n_new.items():
         if n > 0 and counts.get(cls, 0) < 2:
             raise ValueError(
-                f"Class {_name(cls)!r} has {counts.get(cls, 0)} image(s) but {n} synthetic image(s) "
-                f"were requested: SMOTE needs at least 2 images of a class to interpolate."
+                f"Class {_name(cls)!r} has {counts.get(cls, 0)} image(s) but {n} synthetic "
+                f"image(s) were requested: SMOTE needs at least 2 images of a class to interpolate."
             )
 
 
@@ -278,7 +278,9 @@ def resolve_device(device) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}.") from exc
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
+        ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for, but CUDA is not available here.")
     return dev

@@ -40,8 +40,9 @@ def _progress(epoch: int, epochs: int, parts: dict) -> None:
 
 def _make_sampler(args, callback):
     cls = DeepSMOTE if args.method == "deepsmote" else DeepCLSMOTE
-    return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z, random_state=args.seed,
-               device=args.device, decoding=args.decoding, callback=callback)
+    return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z,
+               random_state=args.seed, device=args.device, decoding=args.decoding,
+               callback=callback)
 
 
 def cmd_demo(args) -> int:

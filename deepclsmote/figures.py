@@ -53,7 +53,7 @@ def real_vs_synthetic_grid(
         blocks = []
         for imgs, labels in parts:
             idx = np.flatnonzero(labels == cls)
-            pick = rng.choice(idx, min(per_class, len(idx)), replace=False) if len(idx) else []
+            pick = rng.choice(idx, min(per_class, len(idx)), replace=False)
             blocks.append(_tile_row(imgs, pick, per_class, h, w, pad))
             blocks.append(np.ones((h, 3 * pad, 3), np.float32))
         rows.append(np.concatenate(blocks[:-1], axis=1))

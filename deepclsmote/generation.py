@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from .nn import Decoder
+
 DECODINGS = ("direct", "residual")
 _KNN_CHUNK = 4096
 
@@ -44,7 +46,7 @@ def interpolate(codes: torch.Tensor, k: int, n_new: int, gen: torch.Generator):
 
 @torch.no_grad()
 def decode(
-    decoder: torch.nn.Module,
+    decoder: Decoder,
     z: torch.Tensor,
     *,
     decoding: str = "direct",
@@ -61,7 +63,7 @@ def decode(
     out = []
     for s in range(0, z.shape[0], batch_size):
         img = decoder(z[s : s + batch_size]).float()
-        if decoding == "residual":
+        if decoding == "residual" and z_base is not None and x_base is not None:
             img = x_base[s : s + batch_size] + img - decoder(z_base[s : s + batch_size]).float()
             img = img.clamp_(-1.0, 1.0)
         out.append(img)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import losses
+from .nn import Decoder, Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +109,8 @@ class _Centroids:
 
 
 def train_autoencoder(
-    encoder: torch.nn.Module,
-    decoder: torch.nn.Module,
+    encoder: Encoder,
+    decoder: Decoder,
     X: torch.Tensor,
     y: torch.Tensor,
     n_classes: int,

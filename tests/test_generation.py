@@ -42,3 +42,12 @@ def test_residual_decoding_keeps_the_base_image_when_the_code_is_the_base():
     assert direct.shape == (5, 1, 8, 8)
     with pytest.raises(ValueError, match="decoding must be one of"):
         generation.decode(dec, z, decoding="sideways")
+
+
+def test_direct_decoding_ignores_the_bases():
+    dec = Decoder(AutoencoderConfig(1, 8, 8, dim_h=4, n_z=6))
+    z = torch.randn(4, 6)
+    x_base = torch.zeros(4, 1, 8, 8)
+    a = generation.decode(dec, z, decoding="direct")
+    b = generation.decode(dec, z, decoding="direct", z_base=z * 0, x_base=x_base)
+    assert torch.equal(a, b)

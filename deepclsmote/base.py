@@ -186,11 +186,12 @@ class BaseDeepOverSampler(BaseOverSampler):
             members = torch.nonzero(self.labels_ == index[cls]).flatten()
             k = v.effective_k(self.k_neighbors, members.numel(), cls)
             z, base = generation.interpolate(self.codes_[members], k, n_new, gen)
-            bases = {}
-            if self.decoding == "residual":
-                bases = {"z_base": self.codes_[members][base],
-                         "x_base": self.images_[members][base]}
-            x = generation.decode(self.decoder_, z, decoding=self.decoding, **bases)
+            residual = self.decoding == "residual"
+            x = generation.decode(
+                self.decoder_, z, decoding=self.decoding,
+                z_base=self.codes_[members][base] if residual else None,
+                x_base=self.images_[members][base] if residual else None,
+            )
             images.append(x.cpu().numpy())
             labels.append(np.full(n_new, cls, dtype=self.classes_.dtype))
         spec = self.image_spec_

@@ -18,7 +18,7 @@ the network passes (losses, sampling, bookkeeping).
 
 Usage::
 
-    python bench/bench_training.py [--device cpu] [--epochs 2] [--n-images 1000]
+    python bench/bench_training.py [--device cpu] [--epochs 2] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
+def best_of(repeats: int, fn, *args):
+    """The best of ``repeats`` runs: throughput noise on a shared machine only slows."""
+    return max(fn(*args) for _ in range(repeats))
+
+
 def bare_steps(cfg, X, y, batch_size, epochs, device, same_work: bool) -> float:
     """Images/s of bare network steps (optionally the same passes as DeepCLSMOTE)."""
     enc, dec = build_autoencoder(cfg)
@@ -102,12 +107,15 @@ def bare_steps(cfg, X, y, batch_size, epochs, device, same_work: bool) -> float:
     return n * epochs / (time.perf_counter() - start)
 
 
-def library_training(cls, X, y, dim_h, batch_size, epochs, device):
+def library_training(cls, X, y, dim_h, batch_size, epochs, device, repeats):
     """Images/s of the library's training loop (after a one-epoch warm-up fit)."""
     kwargs = {"dim_h": dim_h, "batch_size": batch_size, "device": device, "random_state": 0}
     cls(epochs=1, **kwargs).fit(X, y)  # warm-up (allocator, cudnn autotuning)
-    sampler = cls(epochs=epochs, **kwargs).fit(X, y)
-    return len(X) * epochs / sampler.training_seconds_, sampler
+    best, sampler = 0.0, None
+    for _ in range(repeats):
+        sampler = cls(epochs=epochs, **kwargs).fit(X, y)
+        best = max(best, len(X) * epochs / sampler.training_seconds_)
+    return best, sampler
 
 
 def generation_rate(sampler, n: int) -> float:
@@ -143,14 +151,14 @@ def run(args) -> dict:
             row = {"shape": list(shape), "dim_h": dim_h, "n_z": n_z, "images": len(X),
                    "batch_size": args.batch_size, "data": source}
             torch.manual_seed(0)
-            row["bare_ae_img_s"] = bare_steps(cfg, Xn, y, args.batch_size, args.epochs, device,
-                                              same_work=False)
-            row["bare_same_work_img_s"] = bare_steps(cfg, Xn, y, args.batch_size, args.epochs,
-                                                     device, same_work=True)
-            row["deepsmote_img_s"], _ = library_training(DeepSMOTE, X, y, dim_h,
-                                                         args.batch_size, args.epochs, device)
-            row["deepclsmote_img_s"], sampler = library_training(
-                DeepCLSMOTE, X, y, dim_h, args.batch_size, args.epochs, device)
+            common = (args.batch_size, args.epochs, device)
+            row["bare_ae_img_s"] = best_of(args.repeats, bare_steps, cfg, Xn, y, *common, False)
+            row["bare_same_work_img_s"] = best_of(args.repeats, bare_steps, cfg, Xn, y, *common,
+                                                  True)
+            row["deepsmote_img_s"], _ = library_training(DeepSMOTE, X, y, dim_h, *common,
+                                                         args.repeats)
+            row["deepclsmote_img_s"], sampler = library_training(DeepCLSMOTE, X, y, dim_h,
+                                                                 *common, args.repeats)
             row["overhead_vs_same_work"] = 1 - row["deepclsmote_img_s"] / row[
                 "bare_same_work_img_s"]
             row["generate_samples_s"] = generation_rate(sampler, args.n_generate)
@@ -167,6 +175,7 @@ def run(args) -> dict:
             "threads": torch.get_num_threads(),
         },
         "epochs_timed": args.epochs,
+        "repeats": args.repeats,
         "results": results,
     }
 
@@ -177,6 +186,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--n-images", type=int, default=1800)
     p.add_argument("--n-generate", type=int, default=2000)
+    p.add_argument("--repeats", type=int, default=2, help="report the best of this many runs")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--widths", type=int, nargs="+", default=[64, 16])
     p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data"))

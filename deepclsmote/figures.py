@@ -59,7 +59,7 @@ def real_vs_synthetic_grid(
         rows.append(np.concatenate(blocks[:-1], axis=1))
         rows.append(np.ones((pad, rows[-1].shape[1], 3), np.float32))
     mosaic = np.concatenate(rows[:-1], axis=0)
-    scale = max(1.0, 28.0 / h) * 0.035
+    scale = 0.5 / max(h, w)  # inches per pixel: each image about half an inch wide
     fig, ax = plt.subplots(figsize=(mosaic.shape[1] * scale + 1.2, mosaic.shape[0] * scale + 0.8))
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_xticks([per_class * (w + pad) / 2, per_class * (w + pad) * 1.5 + 3 * pad])

@@ -1,6 +1,34 @@
-"""Dataset loaders that read local files only (never download)."""
+"""Dataset loaders that read local files only (never download).
 
-from .builtin import load_digits_images
-from .idx import load_idx_pair, read_idx
+Every ``load_*`` function returns an :class:`ImageDataset`: uint8 images
+(N, H, W) or (N, H, W, 3), int64 labels indexing ``classes``, and a name.
+:func:`load_dataset` picks the loader from a dataset's name or a path.
+"""
 
-__all__ = ["load_digits_images", "load_idx_pair", "read_idx"]
+from .arrays import load_csv, load_npz
+from .base import DatasetFormatError, ImageDataset
+from .builtin import load_digits, load_digits_images
+from .cifar import load_cifar10
+from .folder import load_image_folder
+from .gtsrb import load_gtsrb
+from .idx import load_idx, load_idx_pair, load_mnist_folder, read_idx
+from .registry import load_dataset
+from .svhn import load_svhn
+
+__all__ = [
+    "DatasetFormatError",
+    "ImageDataset",
+    "load_cifar10",
+    "load_csv",
+    "load_dataset",
+    "load_digits",
+    "load_digits_images",
+    "load_gtsrb",
+    "load_idx",
+    "load_idx_pair",
+    "load_image_folder",
+    "load_mnist_folder",
+    "load_npz",
+    "load_svhn",
+    "read_idx",
+]

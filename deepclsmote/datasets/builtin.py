@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn import datasets as sk_datasets
+
+from .base import ImageDataset
+
+CLASSES = [str(d) for d in range(10)]
 
 
 def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
     """The 1,797 8x8 digits as uint8 images (N, 8, 8) in [0, 255] and int64 labels."""
-    data = load_digits()
+    data = sk_datasets.load_digits()
     images = np.rint(data.images * (255.0 / 16.0)).astype(np.uint8)
     return images, data.target.astype(np.int64)
+
+
+def load_digits() -> ImageDataset:
+    """scikit-learn's 1,797 8x8 digits as an :class:`ImageDataset` (grey, 0..255).
+
+    Examples
+    --------
+    >>> ds = load_digits()
+    >>> ds.images.shape, len(ds), ds.classes[:3]
+    ((1797, 8, 8), 1797, ['0', '1', '2'])
+    """
+    images, labels = load_digits_images()
+    return ImageDataset(images, labels, list(CLASSES), "digits")

@@ -37,9 +37,11 @@ from deepclsmote.datasets import load_idx_pair  # noqa: E402
 COUNTS = [800, 400, 200, 150, 100, 70, 40, 20, 12, 8]
 VARIANTS = {
     "DeepSMOTE": (DeepSMOTE, {}),
-    "DeepCLSMOTE (defaults: EMA centroids, balanced batches)": (DeepCLSMOTE, {}),
-    "DeepCLSMOTE, batch-mean centroids": (DeepCLSMOTE, {"centroids": "batch"}),
+    "DeepCLSMOTE (defaults)": (DeepCLSMOTE, {}),
+    "DeepCLSMOTE, EMA centroids": (DeepCLSMOTE, {"centroids": "ema"}),
     "DeepCLSMOTE, no balanced batches": (DeepCLSMOTE, {"balanced_batches": False}),
+    "DeepCLSMOTE, heavier weights 0.5/0.05": (DeepCLSMOTE, {"w_compact": 0.5,
+                                                            "w_separation": 0.05}),
     "DeepCLSMOTE, paper penalty": (DeepCLSMOTE, {"penalty": "paper"}),
 }
 

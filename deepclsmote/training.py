@@ -32,7 +32,7 @@ class TrainConfig:
     w_penalty: float = 1.0
     w_compact: float = 0.0
     w_separation: float = 0.0
-    centroids: str = "ema"
+    centroids: str = "batch"
     centroid_momentum: float = 0.9
     separation_eps: float = 0.1
     balanced_batches: bool = True

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from deepclsmote.evaluation import classification_report, paired_wilcoxon, summarise
+
+# Recalls 3/4, 1/2, 1; specificities (one-vs-rest) 4/4, 5/6, 5/6.
+Y_TRUE = [0, 0, 0, 0, 1, 1, 2, 2]
+Y_PRED = [0, 0, 0, 1, 1, 2, 2, 2]
+
+
+def test_report_known_values():
+    r = classification_report(Y_TRUE, Y_PRED, labels=[0, 1, 2])
+    assert r["accuracy"] == pytest.approx(6 / 8)
+    assert r["per_class_recall"] == pytest.approx([0.75, 0.5, 1.0])
+    assert r["acsa"] == pytest.approx((0.75 + 0.5 + 1.0) / 3)
+    # F1 per class: 2PR/(P+R) with precisions 1, 1/2, 2/3.
+    f1 = [2 * 0.75 / 1.75, 0.5, 2 * (2 / 3) / (5 / 3)]
+    assert r["macro_f1"] == pytest.approx(np.mean(f1))
+    assert r["confusion_matrix"] == [[3, 1, 0], [0, 1, 1], [0, 0, 2]]
+    assert r["labels"] == [0, 1, 2]
+    json.dumps(r)  # plain Python values only
+    assert all(type(r[k]) is float for k in ("accuracy", "acsa", "macro_f1", "gm_ovr_macro",
+                                             "gm_multiclass"))
+
+
+def test_both_geometric_means_by_hand():
+    r = classification_report(Y_TRUE, Y_PRED, labels=[0, 1, 2])
+    # average="multiclass": geometric mean of the per-class recalls.
+    assert r["gm_multiclass"] == pytest.approx((0.75 * 0.5 * 1.0) ** (1 / 3))  # 0.7211
+    # average="macro": sqrt(mean sensitivity * mean specificity) = sqrt(0.75 * 8/9).
+    assert r["gm_ovr_macro"] == pytest.approx(math.sqrt(0.75 * (1 + 5 / 6 + 5 / 6) / 3))
+    # ... which is not the mean of the per-class one-vs-rest G-means (0.808).
+    per_class = [math.sqrt(0.75 * 1), math.sqrt(0.5 * 5 / 6), math.sqrt(1 * 5 / 6)]
+    assert r["gm_ovr_macro"] != pytest.approx(np.mean(per_class), abs=1e-3)
+
+
+def test_gm_multiclass_is_zero_when_a_class_is_missed():
+    r = classification_report([0, 0, 1, 1, 2], [0, 0, 1, 1, 1], labels=[0, 1, 2])
+    assert r["gm_multiclass"] == 0.0
+    assert r["gm_ovr_macro"] > 0.0
+    assert r["acsa"] == pytest.approx(2 / 3)
+
+
+def test_report_label_order_and_errors():
+    r = classification_report(Y_TRUE, Y_PRED, labels=[2, 1, 0])
+    assert r["per_class_recall"] == pytest.approx([1.0, 0.5, 0.75])
+    assert r["confusion_matrix"][0] == [2, 0, 0]
+    with pytest.raises(ValueError, match=r"none for \[3\]"):
+        classification_report(Y_TRUE, Y_PRED, labels=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match=r"y_pred holds classes not in labels: \[7\]"):
+        classification_report([0, 1], [0, 7], labels=[0, 1])
+    with pytest.raises(ValueError, match="same length"):
+        classification_report([0, 1], [0], labels=[0, 1])
+
+
+def test_wilcoxon_known_p_value():
+    a = [0.9, 0.8, 0.85, 0.7, 0.95]
+    b = [0.8, 0.7, 0.8, 0.6, 0.9]
+    r = paired_wilcoxon(a, b)
+    assert r == {"statistic": 0.0, "p_value": pytest.approx(2 / 2**5), "n": 5,
+                 "mean_diff": pytest.approx(0.08)}
+    assert paired_wilcoxon(b, a)["mean_diff"] == pytest.approx(-0.08)
+
+
+def test_wilcoxon_edge_cases():
+    assert paired_wilcoxon([0.5, 0.6, 0.7], [0.5, 0.6, 0.7]) == {
+        "statistic": 0.0, "p_value": 1.0, "n": 3, "mean_diff": 0.0}
+    assert paired_wilcoxon([0.5], [0.4]) == {
+        "statistic": None, "p_value": None, "n": 1, "mean_diff": pytest.approx(0.1)}
+    assert paired_wilcoxon([], [])["p_value"] is None
+    # Zero differences are dropped: one non-zero pair left.
+    assert paired_wilcoxon([0.5, 0.6, 0.7], [0.5, 0.6, 0.8])["p_value"] == 1.0
+    with pytest.raises(ValueError, match=r"shapes \(2,\) and \(3,\)"):
+        paired_wilcoxon([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="finite"):
+        paired_wilcoxon([1, np.nan], [1, 2])
+
+
+def test_summarise():
+    assert summarise([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
+    assert summarise([0.7]) == {"mean": 0.7, "std": 0.0, "n": 1}
+    s = summarise(np.array([0.25, 0.75]))
+    assert type(s["mean"]) is float and type(s["n"]) is int
+    with pytest.raises(ValueError, match="non-empty"):
+        summarise([])

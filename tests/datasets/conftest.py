@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ..conftest import SHARED_DATA
+from ..conftest import SHARED_DATA, missing_data
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def shared():
     def find(relative: str):
         path = SHARED_DATA / relative
         if not path.exists():
-            pytest.skip(f"{relative} not found under {SHARED_DATA} (set DEEPCLSMOTE_SHARED_DATA)")
+            missing_data(f"{relative} not found under {SHARED_DATA} (set DEEPCLSMOTE_SHARED_DATA)")
         return path
 
     return find

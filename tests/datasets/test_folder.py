@@ -8,7 +8,7 @@ from PIL import Image
 
 from deepclsmote.datasets import DatasetFormatError, load_image_folder
 
-from ..conftest import SHARED_DATA
+from ..conftest import SHARED_DATA, missing_data
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                  "ship", "truck"]
@@ -19,7 +19,7 @@ def cifar_jpg():
     """The 10,000 JPEG CIFAR-10 test images, loaded once (a few seconds)."""
     path = SHARED_DATA / "cifar10-test-jpg" / "cifar10-test-jpg.zip"
     if not path.is_file():
-        pytest.skip(f"{path} not found (set DEEPCLSMOTE_SHARED_DATA)")
+        missing_data(f"{path} not found (set DEEPCLSMOTE_SHARED_DATA)")
     return load_image_folder(path)
 
 

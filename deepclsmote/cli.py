@@ -1,4 +1,4 @@
-"""The command line: ``deepclsmote demo`` and ``deepclsmote resample``."""
+"""The command line: ``deepclsmote demo``, ``resample`` and ``evaluate``."""
 
 from __future__ import annotations
 
@@ -99,6 +99,34 @@ def cmd_resample(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from .datasets import load_dataset
+    from .evaluation.experiment import ExperimentConfig, run_experiment
+    from .evaluation.report import write_report
+
+    data = load_dataset(args.dataset, args.data_dir)
+    cfg = ExperimentConfig(
+        dataset=data.name, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
+        folds=args.folds, seeds=[int(s) for s in args.seeds.split(",")],
+        profile=args.profile, device=args.device,
+        augmentations=[False, True] if args.augment == "both" else [args.augment == "on"],
+    )
+    print(f"{data.name}: {len(data)} images {data.images.shape[1:]}, {len(data.classes)} classes; "
+          f"profile {cfg.profile}, {cfg.folds} folds, seeds {cfg.seeds}")
+
+    def progress(what: str, done: int, total: int) -> None:
+        width = 30
+        bar = "#" * (width * done // total) + "." * (width - width * done // total)
+        print(f"\r  [{bar}] {done}/{total} {what:<40}", end="\n" if done == total else "",
+              flush=True)
+
+    report, figures = run_experiment(cfg, data, progress)
+    written = write_report(report, figures, args.out)
+    print(f"done in {report['seconds']:.0f} s; wrote {', '.join(p.name for p in written)} "
+          f"in {args.out}")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None,
             batch_size: int) -> None:
     p.add_argument("--method", choices=["deepclsmote", "deepsmote"], default="deepclsmote")
@@ -128,6 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--model", help="also save the fitted model into this folder")
     _common(res, epochs=50, dim_h=64, n_z=None, batch_size=100)
     res.set_defaults(func=cmd_resample)
+    ev = sub.add_parser("evaluate", help="compare oversamplers with a classifier (report, figures)")
+    ev.add_argument("--dataset", required=True,
+                    help="digits, mnist, fashion-mnist, cifar10, svhn, gtsrb... or a path")
+    ev.add_argument("--data-dir", help="folder of a named dataset's files")
+    ev.add_argument("--methods", default="none,ros,smote,deepsmote,deepclsmote",
+                    help="comma-separated; see deepclsmote.evaluation.methods.METHODS")
+    ev.add_argument("--folds", type=int, default=5)
+    ev.add_argument("--seeds", default="0", help="comma-separated seeds")
+    ev.add_argument("--profile", choices=["smoke", "cpu", "paper"], default="cpu",
+                    help="budget: cpu runs in minutes, paper is meant for a GPU")
+    ev.add_argument("--augment", choices=["both", "on", "off"], default="both",
+                    help="train classifiers with and/or without shift augmentation")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--out", required=True)
+    ev.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -1,0 +1,216 @@
+"""The experiment: imbalanced pool, folds, oversampling, classifiers, metrics.
+
+Protocol, per seed:
+
+1. Draw an imbalanced pool from the dataset with the chosen class counts
+   (the paper's counts scaled to fit, by default) and a balanced test set from
+   the images left over.
+2. Split the pool into stratified folds. In each fold every method
+   oversamples the fold's training part only, and the same classifier (same
+   architecture, epochs and seed) trains on the result, once without and once
+   with standard augmentation (random shifts; flips only where the dataset
+   allows them).
+3. Score each classifier on the fold's held-out part (imbalanced, as in the
+   paper's cross-validation) and on the balanced test set.
+
+The report holds every fold's metrics, their mean and standard deviation, and
+a paired Wilcoxon test of each method's ACSA against no oversampling.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..datasets import ImageDataset
+from . import classifiers, imbalance, metrics
+from .methods import check_methods, oversample
+
+logger = logging.getLogger(__name__)
+
+#: Budgets: ``smoke`` for tests, ``cpu`` for minutes on a laptop, ``paper`` for a GPU.
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {"sampler": {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 32},
+              "classifier": {"epochs": 1, "batch_size": 64}, "model": "simple_cnn",
+              "pool": 300},
+    "cpu": {"sampler": {"epochs": 20, "dim_h": 16, "n_z": 32, "batch_size": 64},
+            "classifier": {"epochs": 10, "batch_size": 64}, "model": "simple_cnn",
+            "pool": 1800},
+    "paper": {"sampler": {"epochs": 200, "dim_h": 64, "batch_size": 100},
+              "classifier": {"epochs": 30, "batch_size": 128}, "model": "resnet18",
+              "pool": None},
+}
+#: Dataset name prefixes whose images may be flipped left-right without changing the
+#: class (natural images; not digits, letters or traffic signs).
+FLIPPABLE = ("cifar",)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ExperimentConfig:
+    """What to run. ``counts=None`` means the paper's profile scaled to fit."""
+
+    dataset: str
+    methods: list[str] = field(default_factory=lambda: ["none", "ros", "smote", "deepsmote",
+                                                         "deepclsmote"])
+    folds: int = 5
+    seeds: list[int] = field(default_factory=lambda: [0])
+    profile: str = "cpu"
+    counts: list[int] | None = None
+    test_per_class: int | None = None
+    augmentations: list[bool] = field(default_factory=lambda: [False, True])
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        self.methods = check_methods(self.methods)
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {list(PROFILES)}; got {self.profile!r}.")
+        if self.folds < 2:
+            raise ValueError(f"folds must be at least 2; got {self.folds}.")
+
+
+def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
+    """Class counts of the imbalanced pool, scaled to fit the dataset."""
+    available = data.counts().tolist()
+    k = len(available)
+    if cfg.counts is not None:
+        counts = list(cfg.counts)
+    elif k == 10 and data.images.ndim == 4:
+        counts = imbalance.PAPER_COUNTS["cifar10"]
+    elif k == 10:
+        counts = imbalance.PAPER_COUNTS["mnist"]
+    else:
+        counts = imbalance.geometric_counts(max(available), k, 100.0)
+    if len(counts) != k:
+        raise ValueError(f"{len(counts)} class counts for {k} classes.")
+    reserve = cfg.test_per_class or max(2, min(available) // 10)
+    counts = imbalance.scale_to_fit(counts, available, reserve=reserve)
+    pool = PROFILES[cfg.profile]["pool"]
+    if pool is not None and sum(counts) > pool:
+        counts = imbalance.scale_to_fit(counts, [round(c * pool / sum(counts)) + 1
+                                                 for c in counts])
+    return [max(c, cfg.folds + 2) for c in counts]  # every fold trains on 2+ per class
+
+
+def _classifier_spec(cfg, augment: bool, steps: int | None, hflip: bool):
+    params = PROFILES[cfg.profile]["classifier"]
+    return classifiers.TrainSpec(**params, augment=augment, hflip=hflip and augment,
+                                 steps=steps, device=cfg.device)
+
+
+def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
+    """What the report's figures need from a fitted deep sampler (first fold only)."""
+    from sklearn.decomposition import PCA
+
+    codes = deep.encode(X_tr)
+    xy = PCA(n_components=2, random_state=0).fit_transform(codes)
+    centroids = np.stack([xy[y_tr == c].mean(0) for c in np.unique(y_tr)])
+    n = len(y_tr)
+    return {"history": deep.history_, "pca": xy, "pca_labels": y_tr, "centroids": centroids,
+            "real": (X_tr, y_tr), "synthetic": (X_m[n:], y_m[n:]), "spec": deep.image_spec_}
+
+
+def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
+                   progress: Progress | None = None) -> tuple[dict, dict]:
+    """Run the protocol on ``data``.
+
+    Returns the report (a JSON-ready dict) and, per deep method, the data of
+    the first fold's figures (loss curves, latent projection, image grids).
+    """
+    profile = PROFILES[cfg.profile]
+    sampler_params = {**profile["sampler"], "device": cfg.device}
+    counts = pool_counts(cfg, data)
+    labels = list(range(len(data.classes)))
+    hflip = data.name.lower().startswith(FLIPPABLE)
+    runs: list[dict] = []
+    figures: dict[str, dict] = {}
+    total = len(cfg.seeds) * cfg.folds * len(cfg.methods)
+    done = 0
+    start = time.perf_counter()
+    for seed in cfg.seeds:
+        pool, test = imbalance.imbalanced_split(
+            data.labels, counts, test="balanced", test_per_class=cfg.test_per_class,
+            random_state=seed, classes=data.classes)
+        X_test, y_test = data.images[test], data.labels[test]
+        folds = imbalance.stratified_folds(data.labels[pool], cfg.folds, random_state=seed)
+        for fold, (tr, ho) in enumerate(folds):
+            X_tr, y_tr = data.images[pool[tr]], data.labels[pool[tr]]
+            X_ho, y_ho = data.images[pool[ho]], data.labels[pool[ho]]
+            balanced_steps = None
+            for method in cfg.methods:
+                t0 = time.perf_counter()
+                X_m, y_m, deep = oversample(method, X_tr, y_tr, sampler_params=sampler_params,
+                                            random_state=seed)
+                if deep is not None and method not in figures:
+                    figures[method] = _figure_data(deep, X_tr, y_tr, X_m, y_m)
+                n_train = len(y_m)
+                if method == "none_steps":
+                    size = max(np.bincount(y_tr)) * len(labels)
+                    epochs = profile["classifier"]["epochs"]
+                    batch = profile["classifier"]["batch_size"]
+                    balanced_steps = epochs * -(-size // batch)
+                for augment in cfg.augmentations:
+                    spec = _classifier_spec(cfg, augment,
+                                            balanced_steps if method == "none_steps" else None,
+                                            hflip)
+                    model = classifiers.train_classifier(profile["model"], X_m, y_m,
+                                                         len(labels), spec, random_state=seed)
+                    for split_name, (Xs, ys) in (("fold", (X_ho, y_ho)),
+                                                 ("balanced_test", (X_test, y_test))):
+                        pred = classifiers.predict(model, Xs, device=cfg.device)
+                        runs.append({
+                            "seed": seed, "fold": fold, "method": method, "augment": augment,
+                            "split": split_name, "train_size": n_train,
+                            "seconds_since_oversampling": time.perf_counter() - t0,
+                            **metrics.classification_report(ys, pred, labels=labels),
+                        })
+                done += 1
+                if progress is not None:
+                    progress(f"seed {seed} fold {fold + 1}/{cfg.folds} {method}", done, total)
+    report = {
+        "library_version": __version__,
+        "config": asdict(cfg),
+        "dataset": {"name": data.name, "classes": data.classes,
+                    "image_shape": list(data.images.shape[1:]), "available": len(data)},
+        "pool_counts": counts,
+        "test_per_class": int(np.bincount(y_test).max()) if len(cfg.seeds) else None,
+        "profile": profile,
+        "seconds": time.perf_counter() - start,
+        "runs": runs,
+        "summary": summarise_runs(runs, cfg.methods, rarest=np.argsort(counts)[:3].tolist()),
+    }
+    return report, figures
+
+
+def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> list[dict]:
+    """Mean and spread per method, augmentation and split; Wilcoxon against ``none``.
+
+    ``rare3_recall`` is the mean recall of the classes ``rarest`` (the three
+    with the fewest training images).
+    """
+    out = []
+    keys = sorted({(r["augment"], r["split"]) for r in runs})
+    for augment, split in keys:
+        by_method = {m: [r for r in runs if r["method"] == m and r["augment"] == augment
+                         and r["split"] == split] for m in methods}
+        base = [r["acsa"] for r in by_method.get("none", [])]
+        for method, rs in by_method.items():
+            if not rs:
+                continue
+            recalls = np.array([r["per_class_recall"] for r in rs])
+            row = {"method": method, "augment": augment, "split": split,
+                   **{m: metrics.summarise([r[m] for r in rs])
+                      for m in ("acsa", "macro_f1", "gm_ovr_macro", "gm_multiclass")},
+                   "per_class_recall": recalls.mean(axis=0).tolist(),
+                   "rare3_recall": metrics.summarise(recalls[:, rarest].mean(axis=1).tolist())}
+            if base and method != "none" and len(base) == len(rs):
+                row["wilcoxon_vs_none"] = metrics.paired_wilcoxon([r["acsa"] for r in rs], base)
+            out.append(row)
+    return out

@@ -1,0 +1,60 @@
+"""The oversampling methods an experiment compares, behind one function.
+
+Each method takes the training images of one fold (uint8, as the dataset
+loaders return them) and returns the set the classifier trains on. None of
+them ever sees test images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+
+from ..sampler import DeepCLSMOTE, DeepSMOTE
+
+#: Method name -> what it is, for reports.
+METHODS = {
+    "none": "no oversampling",
+    "none_steps": "no oversampling, as many classifier steps as a balanced set gets",
+    "ros": "random oversampling (imbalanced-learn)",
+    "smote": "SMOTE in pixel space (imbalanced-learn)",
+    "deepsmote": "DeepSMOTE",
+    "deepclsmote": "DeepCLSMOTE",
+    "deepclsmote_residual": "DeepCLSMOTE, residual decoding",
+    "deepclsmote_no_cl": "DeepCLSMOTE without the class-latent term (w_compact = w_separation = 0)",
+    "deepclsmote_paper_penalty": "DeepCLSMOTE with the paper's reading of the penalty",
+}
+
+_DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
+    "deepsmote": (DeepSMOTE, {}),
+    "deepclsmote": (DeepCLSMOTE, {}),
+    "deepclsmote_residual": (DeepCLSMOTE, {"decoding": "residual"}),
+    "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),
+    "deepclsmote_paper_penalty": (DeepCLSMOTE, {"penalty": "paper"}),
+}
+
+
+def check_methods(methods) -> list[str]:
+    """The method names, or a ValueError naming the unknown ones."""
+    methods = list(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown method(s) {unknown or methods}; choose from {list(METHODS)}.")
+    return methods
+
+
+def oversample(method: str, X: np.ndarray, y: np.ndarray, *, sampler_params: dict,
+               random_state: int):
+    """The training set of ``method``: ``(X, y, fitted deep sampler or None)``."""
+    if method in ("none", "none_steps"):
+        return X, y, None
+    if method in ("ros", "smote"):
+        k = max(1, min(5, int(np.bincount(y)[np.bincount(y) > 0].min()) - 1))
+        sampler = (RandomOverSampler(random_state=random_state) if method == "ros"
+                   else SMOTE(k_neighbors=k, random_state=random_state))
+        flat, y_res = sampler.fit_resample(X.reshape(len(X), -1), y)
+        return flat.reshape(-1, *X.shape[1:]).astype(X.dtype), y_res, None
+    cls, extra = _DEEP[method]
+    deep = cls(random_state=random_state, **{**sampler_params, **extra})
+    X_res, y_res = deep.fit_resample(X, y)
+    return X_res, y_res, deep

@@ -1,0 +1,72 @@
+"""The experiment runner, report and command line, end to end on digits (smoke budget)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from deepclsmote.cli import main
+from deepclsmote.datasets import load_digits
+from deepclsmote.evaluation.experiment import ExperimentConfig, pool_counts, run_experiment
+
+
+@pytest.fixture(scope="module")
+def smoke_report():
+    cfg = ExperimentConfig("digits", methods=["none", "none_steps", "ros", "smote",
+                                              "deepclsmote"],
+                           folds=2, seeds=[0], profile="smoke", device="cpu")
+    return run_experiment(cfg, load_digits())
+
+
+def test_every_method_fold_split_and_augmentation_is_scored(smoke_report):
+    report, figures = smoke_report
+    runs = report["runs"]
+    assert len(runs) == 5 * 2 * 2 * 2  # methods x folds x augmentation x split
+    assert {r["method"] for r in runs} == {"none", "none_steps", "ros", "smote", "deepclsmote"}
+    for r in runs:
+        assert 0.0 <= r["acsa"] <= 1.0
+        assert r["acsa"] == pytest.approx(np.mean(r["per_class_recall"]))
+    balanced = [r for r in runs if r["method"] == "ros"]
+    assert all(r["train_size"] == balanced[0]["train_size"] for r in balanced)
+    unbalanced = [r for r in runs if r["method"] == "none"]
+    assert unbalanced[0]["train_size"] < balanced[0]["train_size"]
+    assert set(figures) == {"deepclsmote"}
+    json.dumps(report)  # the report is JSON-ready
+
+
+def test_summary_has_spread_and_paired_tests(smoke_report):
+    report, _ = smoke_report
+    rows = [r for r in report["summary"] if r["split"] == "balanced_test" and not r["augment"]]
+    assert [r["method"] for r in rows] == ["none", "none_steps", "ros", "smote", "deepclsmote"]
+    assert all(r["acsa"]["n"] == 2 for r in rows)
+    assert "wilcoxon_vs_none" not in rows[0] and "wilcoxon_vs_none" in rows[2]
+
+
+def test_pool_counts_keep_the_profile_and_fit():
+    data = load_digits()
+    cfg = ExperimentConfig("digits", folds=5, profile="cpu")
+    counts = pool_counts(cfg, data)
+    assert counts == sorted(counts, reverse=True)
+    assert all(c <= a for c, a in zip(counts, data.counts(), strict=True))
+    assert min(counts) >= 7
+
+
+def test_config_refuses_unknown_methods_and_profiles():
+    with pytest.raises(ValueError, match="unknown method"):
+        ExperimentConfig("digits", methods=["none", "gan"])
+    with pytest.raises(ValueError, match="profile must be one of"):
+        ExperimentConfig("digits", profile="huge")
+
+
+def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
+    out = tmp_path / "rep"
+    rc = main(["evaluate", "--dataset", "digits", "--methods", "none,ros,deepsmote",
+               "--folds", "2", "--profile", "smoke", "--augment", "off", "--device", "cpu",
+               "--out", str(out)])
+    assert rc == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"report.json", "report.md", "recall_per_class.png", "loss_curves.png",
+            "latent_projection.png", "grid_deepsmote.png"} <= names
+    table = (out / "report.md").read_text()
+    assert "| random oversampling (imbalanced-learn) |" in table
+    assert "done in" in capsys.readouterr().out

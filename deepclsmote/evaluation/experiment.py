@@ -35,17 +35,30 @@ from .methods import check_methods, oversample
 logger = logging.getLogger(__name__)
 
 #: Budgets: ``smoke`` for tests, ``cpu`` for minutes on a laptop, ``paper`` for a GPU.
+#: Epochs are minimums: small pools get more epochs so that the autoencoder and
+#: the classifier trained without oversampling still make at least ``min_steps``
+#: optimiser steps (a 300-image pool at batch 64 is only 5 steps an epoch).
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"sampler": {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 32},
-              "classifier": {"epochs": 1, "batch_size": 64}, "model": "simple_cnn",
-              "pool": 300},
+              "sampler_min_steps": 0,
+              "classifier": {"epochs": 1, "batch_size": 64}, "classifier_min_steps": 0,
+              "model": "simple_cnn", "pool": 300},
     "cpu": {"sampler": {"epochs": 20, "dim_h": 16, "n_z": 32, "batch_size": 64},
-            "classifier": {"epochs": 10, "batch_size": 64}, "model": "simple_cnn",
-            "pool": 1800},
+            "sampler_min_steps": 1200,
+            "classifier": {"epochs": 10, "batch_size": 64}, "classifier_min_steps": 300,
+            "model": "simple_cnn", "pool": 1800},
     "paper": {"sampler": {"epochs": 200, "dim_h": 64, "batch_size": 100},
-              "classifier": {"epochs": 30, "batch_size": 128}, "model": "resnet18",
-              "pool": None},
+              "sampler_min_steps": 0,
+              "classifier": {"epochs": 30, "batch_size": 128}, "classifier_min_steps": 0,
+              "model": "resnet18", "pool": None},
 }
+
+
+def _epochs_for(min_epochs: int, min_steps: int, n: int, batch_size: int) -> int:
+    """At least ``min_epochs``, and enough epochs for ``min_steps`` steps over ``n`` images."""
+    return max(min_epochs, -(-min_steps // max(1, -(-n // batch_size))))
+
+
 #: Dataset name prefixes whose images may be flipped left-right without changing the
 #: class (natural images; not digits, letters or traffic signs).
 FLIPPABLE = ("cifar",)
@@ -99,10 +112,10 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     return [max(c, cfg.folds + 2) for c in counts]  # every fold trains on 2+ per class
 
 
-def _classifier_spec(cfg, augment: bool, steps: int | None, hflip: bool):
-    params = PROFILES[cfg.profile]["classifier"]
-    return classifiers.TrainSpec(**params, augment=augment, hflip=hflip and augment,
-                                 steps=steps, device=cfg.device)
+def _classifier_spec(cfg, epochs: int, augment: bool, steps: int | None, hflip: bool):
+    batch_size = PROFILES[cfg.profile]["classifier"]["batch_size"]
+    return classifiers.TrainSpec(epochs=epochs, batch_size=batch_size, augment=augment,
+                                 hflip=hflip and augment, steps=steps, device=cfg.device)
 
 
 def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
@@ -125,8 +138,14 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     the first fold's figures (loss curves, latent projection, image grids).
     """
     profile = PROFILES[cfg.profile]
-    sampler_params = {**profile["sampler"], "device": cfg.device}
     counts = pool_counts(cfg, data)
+    fold_size = sum(counts) * (cfg.folds - 1) // cfg.folds
+    sampler_params = {**profile["sampler"], "device": cfg.device}
+    sampler_params["epochs"] = _epochs_for(sampler_params["epochs"], profile["sampler_min_steps"],
+                                           fold_size, sampler_params["batch_size"])
+    clf_batch = profile["classifier"]["batch_size"]
+    clf_epochs = _epochs_for(profile["classifier"]["epochs"], profile["classifier_min_steps"],
+                             fold_size, clf_batch)
     labels = list(range(len(data.classes)))
     hflip = data.name.lower().startswith(FLIPPABLE)
     runs: list[dict] = []
@@ -153,11 +172,9 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 n_train = len(y_m)
                 if method == "none_steps":
                     size = max(np.bincount(y_tr)) * len(labels)
-                    epochs = profile["classifier"]["epochs"]
-                    batch = profile["classifier"]["batch_size"]
-                    balanced_steps = epochs * -(-size // batch)
+                    balanced_steps = clf_epochs * -(-size // clf_batch)
                 for augment in cfg.augmentations:
-                    spec = _classifier_spec(cfg, augment,
+                    spec = _classifier_spec(cfg, clf_epochs, augment,
                                             balanced_steps if method == "none_steps" else None,
                                             hflip)
                     model = classifiers.train_classifier(profile["model"], X_m, y_m,
@@ -182,6 +199,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "pool_counts": counts,
         "test_per_class": int(np.bincount(y_test).max()) if len(cfg.seeds) else None,
         "profile": profile,
+        "sampler_epochs": sampler_params["epochs"],
+        "classifier_epochs": clf_epochs,
         "seconds": time.perf_counter() - start,
         "runs": runs,
         "summary": summarise_runs(runs, cfg.methods, rarest=np.argsort(counts)[:3].tolist()),

@@ -27,9 +27,10 @@ def markdown(report: dict) -> str:
         "",
         f"Profile `{cfg['profile']}`, {cfg['folds']} folds, seeds {cfg['seeds']}, pool class "
         f"counts {report['pool_counts']}, balanced test set of {report['test_per_class']} per "
-        f"class, {report['seconds']:.0f} s. Values in %: mean ± standard deviation over "
-        f"folds and seeds. p: paired Wilcoxon signed-rank test of ACSA against no "
-        f"oversampling (with 5 folds its smallest possible value is 0.0625).",
+        f"class; autoencoder {report['sampler_epochs']} epochs, classifier "
+        f"{report['classifier_epochs']} epochs; {report['seconds']:.0f} s. Values in %: "
+        f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
+        f"test of ACSA against no oversampling (with 5 folds its smallest possible value is 0.0625).",
     ]
     splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):

@@ -30,7 +30,8 @@ def markdown(report: dict) -> str:
         f"class; autoencoder {report['sampler_epochs']} epochs, classifier "
         f"{report['classifier_epochs']} epochs; {report['seconds']:.0f} s. Values in %: "
         f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
-        f"test of ACSA against no oversampling (with 5 folds its smallest possible value is 0.0625).",
+        f"test of ACSA against no oversampling (with 5 folds its smallest possible value "
+        f"is 0.0625).",
     ]
     splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):

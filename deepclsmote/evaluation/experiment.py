@@ -112,10 +112,21 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     return [max(c, cfg.folds + 2) for c in counts]  # every fold trains on 2+ per class
 
 
-def _classifier_spec(cfg, epochs: int, augment: bool, steps: int | None, hflip: bool):
+def max_shift_for(side: int) -> int:
+    """Augmentation shift in pixels for images of ``side`` pixels: 2 at 28, 1 at 8.
+
+    A fixed 2-pixel shift is a quarter of an 8x8 digit; measured on digits it
+    cost every method accuracy (docs/results.md).
+    """
+    return max(1, round(side / 14))
+
+
+def _classifier_spec(cfg, epochs: int, augment: bool, steps: int | None, hflip: bool,
+                     side: int):
     batch_size = PROFILES[cfg.profile]["classifier"]["batch_size"]
     return classifiers.TrainSpec(epochs=epochs, batch_size=batch_size, augment=augment,
-                                 hflip=hflip and augment, steps=steps, device=cfg.device)
+                                 max_shift=max_shift_for(side), hflip=hflip and augment,
+                                 steps=steps, device=cfg.device)
 
 
 def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
@@ -176,7 +187,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 for augment in cfg.augmentations:
                     spec = _classifier_spec(cfg, clf_epochs, augment,
                                             balanced_steps if method == "none_steps" else None,
-                                            hflip)
+                                            hflip, side=min(data.images.shape[1:3]))
                     model = classifiers.train_classifier(profile["model"], X_m, y_m,
                                                          len(labels), spec, random_state=seed)
                     for split_name, (Xs, ys) in (("fold", (X_ho, y_ho)),
@@ -201,6 +212,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "profile": profile,
         "sampler_epochs": sampler_params["epochs"],
         "classifier_epochs": clf_epochs,
+        "augment_max_shift": max_shift_for(min(data.images.shape[1:3])),
         "seconds": time.perf_counter() - start,
         "runs": runs,
         "summary": summarise_runs(runs, cfg.methods, rarest=np.argsort(counts)[:3].tolist()),

@@ -70,3 +70,9 @@ def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
     table = (out / "report.md").read_text()
     assert "| random oversampling (imbalanced-learn) |" in table
     assert "done in" in capsys.readouterr().out
+
+
+def test_augmentation_shift_scales_with_the_image():
+    from deepclsmote.evaluation.experiment import max_shift_for
+
+    assert [max_shift_for(s) for s in (8, 28, 32, 64)] == [1, 2, 2, 5]

@@ -64,9 +64,11 @@ def _plt():
 def recall_bars(report: dict, path: Path) -> Path:
     plt = _plt()
     rows = [r for r in report["summary"] if r["split"] == "balanced_test"]
+    settings = sorted({r["augment"] for r in rows})
     classes = report["dataset"]["classes"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharey=True, squeeze=False)
-    for ax, augment in zip(axes[0], (False, True), strict=True):
+    fig, axes = plt.subplots(1, len(settings), figsize=(6 * len(settings), 3.6), sharey=True,
+                             squeeze=False)
+    for ax, augment in zip(axes[0], settings, strict=True):
         sel = [r for r in rows if r["augment"] == augment]
         width = 0.8 / max(1, len(sel))
         for i, r in enumerate(sel):
@@ -77,7 +79,7 @@ def recall_bars(report: dict, path: Path) -> Path:
         ax.set_title(f"per-class recall, balanced test, {'with' if augment else 'no'} "
                      f"augmentation", fontsize=9)
     axes[0, 0].set_ylabel("recall")
-    axes[0, 1].legend(fontsize=7, ncol=2)
+    axes[0, -1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

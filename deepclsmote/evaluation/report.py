@@ -22,6 +22,7 @@ def _pct(s: dict) -> str:
 def markdown(report: dict) -> str:
     """Tables per split and augmentation, methods as rows, mean ± std over folds (in %)."""
     cfg = report["config"]
+    n_pairs = cfg["folds"] * len(cfg["seeds"])
     lines = [
         f"# Evaluation: {report['dataset']['name']}",
         "",
@@ -30,8 +31,8 @@ def markdown(report: dict) -> str:
         f"class; autoencoder {report['sampler_epochs']} epochs, classifier "
         f"{report['classifier_epochs']} epochs; {report['seconds']:.0f} s. Values in %: "
         f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
-        f"test of ACSA against no oversampling (with 5 folds its smallest possible value "
-        f"is 0.0625).",
+        f"test of ACSA against no oversampling (with {n_pairs} pairs its smallest possible "
+        f"value is {2 / 2 ** n_pairs:.3g}).",
     ]
     splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):

@@ -141,44 +141,49 @@ def _pixel_range(X: np.ndarray, pixel_range) -> tuple[float, float]:
     return lo, hi
 
 
+def _numeric_array(X) -> np.ndarray:
+    """X (array-like or torch tensor) as a NumPy array of integer or float pixels."""
+    if hasattr(X, "detach"):  # a torch tensor
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X)
+    if X.dtype == bool or X.dtype.kind not in "uif":
+        raise TypeError(f"X must hold numbers (integer or float pixels); got dtype {X.dtype}.")
+    return X
+
+
+def _check_finite(X: np.ndarray) -> None:
+    if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
+        bad = int(np.count_nonzero(~np.isfinite(X)))
+        raise ValueError(f"X holds {bad} non-finite value(s) (NaN or infinity).")
+
+
 def check_images(X, *, image_shape=None, pixel_range=None) -> tuple[np.ndarray, ImageSpec]:
     """Validate a batch of images and describe its layout.
 
     Returns the images as the caller gave them (as a NumPy array, untouched)
     and the :class:`ImageSpec` that describes them; :func:`to_nchw` converts.
     """
-    if hasattr(X, "detach"):  # a torch tensor
-        X = X.detach().cpu().numpy()
-    X = np.asarray(X)
-    if X.dtype == bool or X.dtype.kind not in "uif":
-        raise TypeError(f"X must hold numbers (integer or float pixels); got dtype {X.dtype}.")
+    X = _numeric_array(X)
     layout, (c, h, w) = _detect_layout(X.shape, image_shape)
     if X.shape[0] == 0:
         raise ValueError("X holds no images.")
     if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
         raise _side_error(h, w)
-    if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
-        bad = int(np.count_nonzero(~np.isfinite(X)))
-        raise ValueError(f"X holds {bad} non-finite value(s) (NaN or infinity).")
+    _check_finite(X)
     low, high = _pixel_range(X, pixel_range)
     return X, ImageSpec(layout, c, h, w, X.dtype.name, low, high)
 
 
 def check_images_like(X, spec: ImageSpec) -> np.ndarray:
     """Validate images for an already fitted sampler: same layout and shape."""
-    if hasattr(X, "detach"):
-        X = X.detach().cpu().numpy()
-    X = np.asarray(X)
-    if X.dtype == bool or X.dtype.kind not in "uif":
-        raise TypeError(f"X must hold numbers (integer or float pixels); got dtype {X.dtype}.")
+    X = _numeric_array(X)
     expected = layout_shape(spec)
     if X.ndim != len(expected) + 1 or tuple(X.shape[1:]) != expected:
         raise ValueError(
             f"X has shape {X.shape}, but the sampler was fitted on images of shape "
             f"(N, {', '.join(map(str, expected))})."
         )
-    if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
-        raise ValueError("X holds non-finite values (NaN or infinity).")
+    _check_finite(X)
     return to_nchw(X, spec)
 
 

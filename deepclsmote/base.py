@@ -91,20 +91,18 @@ class BaseDeepOverSampler(BaseOverSampler):
         v.check_oversampling_feasible(dict(zip(classes.tolist(), counts.tolist(), strict=True)),
                                       self.sampling_strategy_)
         self._fit(X, y)
-        X_new, y_new = self._generate(self.sampling_strategy_, self._seeds()[1])
+        X_new, y_new = self._generate(self.sampling_strategy_, self._generation_seed())
         return np.concatenate([X, X_new]), np.concatenate([y, y_new.astype(y.dtype)])
 
     # --- training ---------------------------------------------------------
-    def _seeds(self) -> tuple[int, int]:
-        """(training seed, generation seed), both from ``random_state``."""
-        if not hasattr(self, "seed_"):
-            self.seed_ = v.resolve_seed(self.random_state)
-        return self.seed_, (self.seed_ + 1) % (2**63)
+    def _generation_seed(self) -> int:
+        """The seed of generation: the training seed's neighbour, so both follow
+        ``random_state`` and ``fit_resample`` and ``sample`` agree."""
+        return (self.seed_ + 1) % (2**63)
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         spec = self.image_spec_
-        self.__dict__.pop("seed_", None)
-        train_seed, _ = self._seeds()
+        self.seed_ = train_seed = v.resolve_seed(self.random_state)
         self.device_ = v.resolve_device(self.device)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -223,7 +221,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         """
         check_is_fitted(self, "codes_")
         request = self._resolve_request(n_samples)
-        seed = self._seeds()[1] if random_state is None else v.resolve_seed(random_state)
+        seed = self._generation_seed() if random_state is None else v.resolve_seed(random_state)
         return self._generate(request, seed)
 
     def encode(self, X):

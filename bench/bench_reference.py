@@ -33,8 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deepclsmote import DeepCLSMOTE, DeepSMOTE  # noqa: E402
 from deepclsmote.datasets import load_idx_pair  # noqa: E402
-
-COUNTS = [800, 400, 200, 150, 100, 70, 40, 20, 12, 8]
+from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS as COUNTS  # noqa: E402
 
 
 def imbalanced_mnist(data_dir: Path):

@@ -37,10 +37,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deepclsmote import DeepCLSMOTE, DeepSMOTE  # noqa: E402
+from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS as COUNTS  # noqa: E402
 from deepclsmote.nn import AutoencoderConfig, build_autoencoder  # noqa: E402
-
-# DeepSMOTE's class counts, scaled to about 1,800 images.
-COUNTS = [800, 400, 200, 150, 100, 70, 40, 20, 12, 8]
 
 
 def load_images(shape, n_images: int, data_dir: Path):

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from . import DeepCLSMOTE, DeepSMOTE, __version__
+from .evaluation.imbalance import MNIST_TEST_COUNTS
 
 # DeepSMOTE's MNIST class counts scaled down to fit small pools.
 DEMO_COUNTS = {
     "digits": [150, 100, 70, 50, 35, 25, 18, 12, 9, 6],
-    "mnist": [800, 400, 200, 150, 100, 70, 40, 20, 12, 8],
+    "mnist": MNIST_TEST_COUNTS,
 }
 
 

@@ -8,8 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import silhouette_score
 
 from deepclsmote import DeepCLSMOTE, DeepSMOTE
+from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS as COUNTS
 
-COUNTS = [800, 400, 200, 150, 100, 70, 40, 20, 12, 8]  # DeepSMOTE's, scaled to fit
 BUDGET = {"epochs": 15, "dim_h": 16, "n_z": 32, "batch_size": 64, "device": "cpu",
           "random_state": 0}
 

@@ -21,6 +21,7 @@ from .classifiers import (
     train_classifier,
 )
 from .imbalance import (
+    MNIST_TEST_COUNTS,
     PAPER_COUNTS,
     geometric_counts,
     imbalanced_split,
@@ -31,6 +32,7 @@ from .metrics import classification_report, paired_wilcoxon, summarise
 
 __all__ = [
     "MODELS",
+    "MNIST_TEST_COUNTS",
     "PAPER_COUNTS",
     "SimpleCNN",
     "TrainSpec",

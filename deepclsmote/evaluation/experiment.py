@@ -13,6 +13,10 @@ Protocol, per seed:
 3. Score each classifier on the fold's held-out part (imbalanced, as in the
    paper's cross-validation) and on the balanced test set.
 
+``deepclsmote_tuned`` first chooses its class-latent weights and decoding on a
+validation split of the fold's training part (``evaluation.tuning``), scored
+by the same classifier trained with augmentation; the choice is recorded.
+
 The report holds every fold's metrics, their mean and standard deviation, and
 a paired Wilcoxon test of each method's ACSA against no oversampling.
 """
@@ -29,7 +33,7 @@ import numpy as np
 
 from .. import __version__
 from ..datasets import ImageDataset
-from . import classifiers, imbalance, metrics
+from . import classifiers, imbalance, metrics, tuning
 from .methods import check_methods, oversample
 
 logger = logging.getLogger(__name__)
@@ -109,7 +113,8 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     if pool is not None and sum(counts) > pool:
         counts = imbalance.scale_to_fit(counts, [round(c * pool / sum(counts)) + 1
                                                  for c in counts])
-    return [max(c, cfg.folds + 2) for c in counts]  # every fold trains on 2+ per class
+    # Every fold trains on 3+ per class, which a validation split (tuning) needs.
+    return [max(c, cfg.folds + 2, 6) for c in counts]
 
 
 def max_shift_for(side: int) -> int:
@@ -141,6 +146,22 @@ def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
             "real": (X_tr, y_tr), "synthetic": (X_m[n:], y_m[n:]), "spec": deep.image_spec_}
 
 
+def _tune(cfg, X_tr, y_tr, sampler_params, clf_epochs, hflip, shape, n_classes, seed):
+    """Choose deepclsmote_tuned's settings on a validation split of ``X_tr`` only."""
+    profile = PROFILES[cfg.profile]
+    spec = _classifier_spec(cfg, clf_epochs, True, None, hflip, side=min(shape))
+    labels = list(range(n_classes))
+
+    def score(X_res, y_res, X_val, y_val) -> float:
+        model = classifiers.train_classifier(profile["model"], X_res, y_res, n_classes, spec,
+                                             random_state=seed)
+        pred = classifiers.predict(model, X_val, device=cfg.device)
+        return metrics.classification_report(y_val, pred, labels=labels)["acsa"]
+
+    return tuning.tune_deepclsmote(X_tr, y_tr, sampler_params=sampler_params, score=score,
+                                   random_state=seed)
+
+
 def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                    progress: Progress | None = None) -> tuple[dict, dict]:
     """Run the protocol on ``data``.
@@ -160,6 +181,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     labels = list(range(len(data.classes)))
     hflip = data.name.lower().startswith(FLIPPABLE)
     runs: list[dict] = []
+    tuned: list[dict] = []
     figures: dict[str, dict] = {}
     total = len(cfg.seeds) * cfg.folds * len(cfg.methods)
     done = 0
@@ -176,7 +198,14 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
             balanced_steps = None
             for method in cfg.methods:
                 t0 = time.perf_counter()
-                X_m, y_m, deep = oversample(method, X_tr, y_tr, sampler_params=sampler_params,
+                params = sampler_params
+                if method == "deepclsmote_tuned":
+                    choice, trials = _tune(cfg, X_tr, y_tr, sampler_params, clf_epochs, hflip,
+                                           data.images.shape[1:3], len(labels), seed)
+                    tuned.append({"seed": seed, "fold": fold, "choice": choice,
+                                  "trials": trials})
+                    params = {**sampler_params, **choice}
+                X_m, y_m, deep = oversample(method, X_tr, y_tr, sampler_params=params,
                                             random_state=seed)
                 if deep is not None and method not in figures:
                     figures[method] = _figure_data(deep, X_tr, y_tr, X_m, y_m)
@@ -215,6 +244,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "augment_max_shift": max_shift_for(min(data.images.shape[1:3])),
         "seconds": time.perf_counter() - start,
         "runs": runs,
+        "tuning": tuned,
         "summary": summarise_runs(runs, cfg.methods, rarest=np.argsort(counts)[:3].tolist()),
     }
     return report, figures

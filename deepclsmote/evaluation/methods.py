@@ -23,6 +23,7 @@ METHODS = {
     "deepclsmote_residual": "DeepCLSMOTE, residual decoding",
     "deepclsmote_no_cl": "DeepCLSMOTE without the class-latent term (w_compact = w_separation = 0)",
     "deepclsmote_paper_penalty": "DeepCLSMOTE with the paper's reading of the penalty",
+    "deepclsmote_tuned": "DeepCLSMOTE, weights and decoding chosen on a validation split",
 }
 
 _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
@@ -31,6 +32,8 @@ _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepclsmote_residual": (DeepCLSMOTE, {"decoding": "residual"}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),
     "deepclsmote_paper_penalty": (DeepCLSMOTE, {"penalty": "paper"}),
+    # The experiment tunes first (evaluation.tuning) and passes the choice in sampler_params.
+    "deepclsmote_tuned": (DeepCLSMOTE, {}),
 }
 
 

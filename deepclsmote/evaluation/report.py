@@ -50,7 +50,30 @@ def markdown(report: dict) -> str:
                 p = "" if not w or w["p_value"] is None else f"{w['p_value']:.3g}"
                 lines.append(f"| {METHODS[r['method']]} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS) + f" | {p} |")
+    lines += _tuning_lines(report.get("tuning", []))
     return "\n".join(lines) + "\n"
+
+
+def _tuning_lines(tuned: list[dict]) -> list[str]:
+    """How ``deepclsmote_tuned`` chose its settings, fold by fold."""
+    if not tuned:
+        return []
+    lines = ["", "## DeepCLSMOTE's settings chosen on validation splits", "",
+             "Each fold's training part was split 75/25 (stratified); every setting below "
+             "oversampled the 75 %, the augmented classifier trained on it, and the best ACSA "
+             "on the 25 % chose the setting used on the whole training part. Test data and "
+             "held-out folds played no part.", "",
+             "| seed | fold | " + " | ".join(_setting(t) for t in tuned[0]["trials"])
+             + " | chosen |", "|---" * (len(tuned[0]["trials"]) + 3) + "|"]
+    for t in tuned:
+        lines.append(f"| {t['seed']} | {t['fold']} | "
+                     + " | ".join(f"{100 * x['val_acsa']:.1f}" for x in t["trials"])
+                     + f" | {_setting(t['choice'])} |")
+    return lines
+
+
+def _setting(t: dict) -> str:
+    return f"w={t['w_compact']:g} {t['decoding']}"
 
 
 def _plt():

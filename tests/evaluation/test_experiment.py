@@ -76,3 +76,19 @@ def test_augmentation_shift_scales_with_the_image():
     from deepclsmote.evaluation.experiment import max_shift_for
 
     assert [max_shift_for(s) for s in (8, 28, 32, 64)] == [1, 2, 2, 5]
+
+
+def test_tuned_method_chooses_on_a_validation_split_and_reports_it(tmp_path):
+    from deepclsmote.evaluation.report import markdown
+
+    cfg = ExperimentConfig("digits", methods=["none", "deepclsmote_tuned"], folds=2, seeds=[0],
+                           profile="smoke", augmentations=[True], device="cpu")
+    report, _ = run_experiment(cfg, load_digits())
+    assert [(t["seed"], t["fold"]) for t in report["tuning"]] == [(0, 0), (0, 1)]
+    for t in report["tuning"]:
+        assert len(t["trials"]) == 6  # 3 weights x 2 decodings
+        best = max(x["val_acsa"] for x in t["trials"])
+        chosen = [x for x in t["trials"] if all(x[k] == v for k, v in t["choice"].items())]
+        assert chosen[0]["val_acsa"] == best
+    text = markdown(report)
+    assert "chosen on validation splits" in text and "w=0.1 residual" in text

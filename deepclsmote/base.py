@@ -9,8 +9,13 @@ accepts images in any supported layout instead of 2-D feature rows, and
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import json
 import logging
 import numbers
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import __version__, checkpoint, generation
 from . import _validation as v
 from .nn import AutoencoderConfig, build_autoencoder, default_latent_size
-from .training import TrainConfig, train_autoencoder
+from .training import ResumeError, TrainConfig, TrainResult, train_autoencoder
 
 logger = logging.getLogger(__name__)
 _CODE_BATCH = 1024
@@ -48,9 +53,11 @@ class BaseDeepOverSampler(BaseOverSampler):
         "image_shape": [tuple, list, None],
         "pixel_range": [tuple, list, None],
         "callback": [callable, None],
+        "checkpoint_path": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
     }
     #: Parameters that are not saved with a model (they do not describe it).
-    _unsaved_params = ("callback", "device")
+    _unsaved_params = ("callback", "device", "checkpoint_path", "checkpoint_every")
     #: Concrete samplers by name, for loading saved models without pickle.
     _registry: dict[str, type] = {}
 
@@ -102,7 +109,7 @@ class BaseDeepOverSampler(BaseOverSampler):
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         spec = self.image_spec_
-        self.seed_ = train_seed = v.resolve_seed(self.random_state)
+        seed = None if self.random_state is None else v.resolve_seed(self.random_state)
         self.device_ = v.resolve_device(self.device)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -112,21 +119,87 @@ class BaseDeepOverSampler(BaseOverSampler):
             spec.channels, spec.height, spec.width, self.dim_h,
             self.n_z or default_latent_size(spec.channels),
         )
-        self.encoder_, self.decoder_ = self._build_networks(train_seed)
-        raw = v.to_nchw(X, spec)
-        self._set_training_data(raw, y_idx)
-        gen = torch.Generator(device=self.device_).manual_seed(train_seed)
+        self._set_training_data(v.to_nchw(X, spec), y_idx)
+        cfg = self._train_config()
+        fingerprint = snapshot = None
+        if self.checkpoint_path is not None:
+            fingerprint = self._fingerprint(cfg, seed)
+            saved = self._read_training_state(fingerprint)
+            if saved is not None:
+                seed, snapshot = saved
+        self.seed_ = v.resolve_seed(None) if seed is None else seed
         logger.info("training %s on %d images of shape %s for %d epochs on %s",
                     type(self).__name__, len(y), spec.chw, self.epochs, self.device_)
-        result = train_autoencoder(
-            self.encoder_, self.decoder_, self.images_, self.labels_, len(self.classes_),
-            self._train_config(), gen, self.callback,
-        )
+        try:
+            result = self._train(cfg, snapshot, fingerprint)
+        except ResumeError as exc:
+            logger.warning("Ignoring the training checkpoint %s and training from scratch: %s",
+                           self.checkpoint_path, exc)
+            result = self._train(cfg, None, fingerprint)
         self.history_ = result.history
         self.n_epochs_ = result.epochs_run
+        self.resumed_from_epoch_ = result.start_epoch
         self.training_seconds_ = result.seconds
         self.codes_ = self._encode(self.images_)
         self.decoder_.eval()
+
+    def _train(self, cfg: TrainConfig, snapshot: dict | None,
+               fingerprint: dict | None) -> TrainResult:
+        """Build the networks from ``seed_`` and train them, from ``snapshot`` if given."""
+        self.encoder_, self.decoder_ = self._build_networks(self.seed_)
+        gen = torch.Generator(device=self.device_).manual_seed(self.seed_)
+        on_snapshot = None
+        if fingerprint is not None:
+            on_snapshot = functools.partial(checkpoint.save_training_state, self.checkpoint_path,
+                                            {**fingerprint, "seed": self.seed_})
+        if snapshot is not None:
+            logger.info("resuming training from epoch %d of %d (checkpoint %s)",
+                        snapshot.get("epoch"), cfg.epochs, self.checkpoint_path)
+        return train_autoencoder(
+            self.encoder_, self.decoder_, self.images_, self.labels_, len(self.classes_),
+            cfg, gen, self.callback,
+            state=snapshot, on_snapshot=on_snapshot, snapshot_every=self.checkpoint_every,
+        )
+
+    # --- training checkpoints -----------------------------------------------
+    def _fingerprint(self, cfg: TrainConfig, seed: int | None) -> dict:
+        """Plain values that identify a training run: a checkpoint of another run
+        (other data, parameters, seed, device or library version) must not be resumed.
+        ``seed`` is ``None`` when ``random_state`` is: then any seed matches."""
+        digest = hashlib.sha256(self.images_.cpu().numpy().data)
+        digest.update(self.labels_.cpu().numpy().data)
+        fingerprint = {
+            "library_version": __version__,
+            "autoencoder": self.autoencoder_config_.to_dict(),
+            "train": dataclasses.asdict(cfg),
+            "n_images": int(self.labels_.shape[0]),
+            "classes": [str(c) for c in self.classes_.tolist()],
+            "data_sha256": digest.hexdigest(),
+            "device": self.device_.type,
+            "seed": seed,
+        }
+        return json.loads(json.dumps(fingerprint, default=_plain))  # numpy scalars and tuples
+
+    def _read_training_state(self, fingerprint: dict) -> tuple[int, dict] | None:
+        """The seed and snapshot of the checkpoint file if it belongs to this run, else None."""
+        path = self.checkpoint_path
+        if not os.path.exists(path):
+            return None
+        try:
+            saved, snapshot = checkpoint.load_training_state(path)
+        except checkpoint.ModelFormatError as exc:
+            logger.warning("Ignoring the training checkpoint and training from scratch: %s", exc)
+            return None
+        any_seed = fingerprint["seed"] is None and isinstance(saved.get("seed"), int)
+        differ = sorted(
+            k for k in fingerprint.keys() | saved.keys()
+            if saved.get(k) != fingerprint.get(k) and not (k == "seed" and any_seed)
+        )
+        if differ:
+            logger.warning("Ignoring the training checkpoint %s and training from scratch: it "
+                           "belongs to another run (%s differ).", path, ", ".join(differ))
+            return None
+        return saved["seed"], snapshot
 
     def _build_networks(self, seed: int):
         with torch.random.fork_rng(devices=[]):
@@ -318,3 +391,10 @@ class BaseDeepOverSampler(BaseOverSampler):
 
     def _more_tags(self):  # scikit-learn < 1.6
         return {"X_types": ["3darray", "2darray"], "allow_nan": False}
+
+
+def _plain(value):
+    """A JSON value for a numpy scalar (``json.dumps``'s fallback)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not a plain value.")

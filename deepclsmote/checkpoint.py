@@ -8,6 +8,11 @@ A model is a directory of two files:
 - ``weights.pt``: a dict of tensors only (both networks' state dicts, the
   training codes, labels and images), read back with
   ``torch.load(weights_only=True)``, which never unpickles arbitrary objects.
+
+A training state (:func:`save_training_state`) is one file written during
+``fit`` so that a killed run can resume: a format tag, a fingerprint of the
+run (plain values) and a snapshot of the training loop (tensors and plain
+values), read back with ``weights_only=True`` as well.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ WEIGHTS_FILE = "weights.pt"
 _REQUIRED_CONFIG = ("format", "format_version", "estimator", "params", "image_spec",
                     "autoencoder", "classes", "label_dtype")
 _REQUIRED_TENSORS = ("encoder", "decoder", "codes", "labels", "images")
+TRAINING_STATE_FORMAT = "deepclsmote-training-state"
+TRAINING_STATE_VERSION = 1
 
 
 class ModelFormatError(ValueError):
-    """A directory that does not hold a model this library can load."""
+    """A directory (or training-state file) that this library cannot load."""
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -90,4 +97,50 @@ def load_model(path, map_location="cpu") -> tuple[dict, dict]:
     return config, tensors
 
 
-__all__ = ["ModelFormatError", "load_model", "save_model"]
+def save_training_state(path, fingerprint: dict, snapshot: dict) -> Path:
+    """Write a training snapshot and the fingerprint of its run to file ``path``, atomically.
+
+    A reader never sees a half-written file: the data goes to a temporary file
+    in the same folder, is flushed to disk, then replaces ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": TRAINING_STATE_FORMAT, "format_version": TRAINING_STATE_VERSION,
+               "fingerprint": fingerprint, "snapshot": snapshot}
+    _atomic_write(path, lambda fh: torch.save(payload, fh))
+    return path
+
+
+def load_training_state(path) -> tuple[dict, dict]:
+    """Read ``(fingerprint, snapshot)`` from a file written by :func:`save_training_state`.
+
+    Raises :class:`ModelFormatError` when the file cannot be read as plain
+    tensors (``weights_only=True``: nothing arbitrary is unpickled) or is not
+    a training state of this format version.
+    """
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for unsafe or corrupt files
+        raise ModelFormatError(
+            f"{path} could not be loaded as plain tensors (weights_only=True): {exc}"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != TRAINING_STATE_FORMAT:
+        raise ModelFormatError(f"{path} is not a {TRAINING_STATE_FORMAT} file.")
+    if payload.get("format_version") != TRAINING_STATE_VERSION:
+        raise ModelFormatError(
+            f"{path} is in training-state format version {payload.get('format_version')!r}; "
+            f"this library reads version {TRAINING_STATE_VERSION}."
+        )
+    fingerprint, snapshot = payload.get("fingerprint"), payload.get("snapshot")
+    if not isinstance(fingerprint, dict) or not isinstance(snapshot, dict):
+        raise ModelFormatError(f"{path} lacks the fingerprint or the snapshot of its run.")
+    return fingerprint, snapshot
+
+
+__all__ = [
+    "ModelFormatError",
+    "load_model",
+    "load_training_state",
+    "save_model",
+    "save_training_state",
+]

@@ -55,6 +55,16 @@ _SHARED_PARAMS_DOC = """
         ``callback(epoch, epochs, parts)`` after each epoch, ``parts`` the mean
         loss parts (``loss``, ``recon``, ``penalty``, ``compact``,
         ``separation``). Returning ``False`` stops training cleanly.
+    checkpoint_path : str, path-like or None, default=None
+        A file where training saves its state every ``checkpoint_every``
+        epochs (atomically). If the file exists when ``fit`` starts and was
+        written by the same run (data, parameters, seed, device, library
+        version; with ``random_state=None`` its seed is taken), training
+        resumes from it and ends exactly as if never interrupted; any other
+        file is ignored with a logged warning and overwritten. The file is
+        left in place after ``fit``.
+    checkpoint_every : int, default=5
+        Epochs between two saves of the training state.
 """
 
 _ATTRIBUTES_DOC = """
@@ -74,6 +84,8 @@ _ATTRIBUTES_DOC = """
         Mean loss parts per epoch.
     n_epochs_ : int
         Epochs actually run (fewer when the callback stopped training).
+    resumed_from_epoch_ : int
+        Epochs restored from ``checkpoint_path`` (0 when training started fresh).
     device_ : torch.device
         Where the networks live.
 """
@@ -159,6 +171,8 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         image_shape=None,
         pixel_range=None,
         callback=None,
+        checkpoint_path=None,
+        checkpoint_every=5,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -182,6 +196,8 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         self.image_shape = image_shape
         self.pixel_range = pixel_range
         self.callback = callback
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
 
     def _train_config(self) -> TrainConfig:
         return TrainConfig(
@@ -235,6 +251,8 @@ class DeepSMOTE(BaseDeepOverSampler):
         image_shape=None,
         pixel_range=None,
         callback=None,
+        checkpoint_path=None,
+        checkpoint_every=5,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -252,6 +270,8 @@ class DeepSMOTE(BaseDeepOverSampler):
         self.image_shape = image_shape
         self.pixel_range = pixel_range
         self.callback = callback
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
 
     def _train_config(self) -> TrainConfig:
         return TrainConfig(

@@ -3,6 +3,11 @@
 The whole training set lives on the model's device as one tensor; batches are
 index tensors into it, so no DataLoader or host-device copy sits on the hot
 path. All randomness comes from one ``torch.Generator`` seeded by the caller.
+
+A run can be snapshotted every few epochs (``on_snapshot``) and continued from
+a snapshot (``state``): the snapshot holds the networks, the optimiser, the
+generator and the class centroids, so the continued run is the uninterrupted
+one, bit for bit on the CPU.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 LOSS_PARTS = ("loss", "recon", "penalty", "compact", "separation")
 ProgressCallback = Callable[[int, int, dict], "bool | None"]
+SnapshotCallback = Callable[[dict], object]  # the return value is ignored
+
+
+class ResumeError(ValueError):
+    """A training snapshot that does not fit the networks or configuration of a run."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class TrainResult:
     epochs_run: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
+    start_epoch: int = 0  # epochs restored from a snapshot
 
 
 class _ClassIndex:
@@ -117,13 +128,30 @@ def train_autoencoder(
     cfg: TrainConfig,
     gen: torch.Generator,
     callback: ProgressCallback | None = None,
+    *,
+    state: dict | None = None,
+    on_snapshot: SnapshotCallback | None = None,
+    snapshot_every: int = 1,
 ) -> TrainResult:
     """Train ``encoder``/``decoder`` in place on images ``X`` in [-1, 1].
 
     ``callback(epoch, epochs, parts)`` runs after each epoch with the mean of
     each loss part; returning ``False`` stops training cleanly after that
-    epoch (the networks stay usable).
+    epoch (the networks stay usable). ``epoch`` counts from the start of the
+    whole run, restored epochs included.
+
+    ``on_snapshot(snapshot)`` runs every ``snapshot_every`` epochs, before
+    ``callback``. The snapshot is a dict of tensors and plain values (keys
+    ``epoch``, ``history``, ``encoder``, ``decoder``, ``optimizer``,
+    ``generator``, ``centroids``) that shares the live tensors: serialise it
+    before returning. Passed back as ``state`` to a fresh run with the same
+    networks, data, ``cfg`` and device, it continues training from there as if
+    never interrupted. A ``state`` that does not fit raises
+    :class:`ResumeError` before any step, possibly with the networks and
+    ``gen`` partly overwritten.
     """
+    if snapshot_every < 1:
+        raise ValueError(f"snapshot_every must be at least 1; got {snapshot_every}.")
     device = X.device
     params = list(encoder.parameters()) + list(decoder.parameters())
     optim = torch.optim.Adam(params, lr=cfg.lr)
@@ -137,10 +165,13 @@ def train_autoencoder(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     result = TrainResult()
+    if state is not None:
+        result.history = _restore(state, cfg, encoder, decoder, optim, gen, cents)
+        result.start_epoch = result.epochs_run = len(result.history)
     start = time.perf_counter()
     encoder.train()
     decoder.train()
-    for epoch in range(cfg.epochs):
+    for epoch in range(result.start_epoch, cfg.epochs):
         sums = torch.zeros(len(LOSS_PARTS), device=device)
         steps = 0
         perm = torch.randperm(n, generator=gen, device=device)
@@ -166,11 +197,50 @@ def train_autoencoder(
         result.history.append(epoch_parts)
         result.epochs_run = epoch + 1
         logger.debug("epoch %d/%d %s", epoch + 1, cfg.epochs, epoch_parts)
+        if on_snapshot is not None and (epoch + 1) % snapshot_every == 0:
+            on_snapshot(_snapshot(result.history, encoder, decoder, optim, gen, cents))
         if callback is not None and callback(epoch + 1, cfg.epochs, epoch_parts) is False:
             result.stopped_early = epoch + 1 < cfg.epochs
             break
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _snapshot(history, encoder, decoder, optim, gen, cents) -> dict:
+    return {
+        "epoch": len(history),
+        "history": [dict(h) for h in history],
+        "encoder": encoder.state_dict(),
+        "decoder": decoder.state_dict(),
+        "optimizer": optim.state_dict(),
+        "generator": gen.get_state(),
+        "centroids": {"value": cents.value, "seen": cents.seen},
+    }
+
+
+def _restore(state, cfg, encoder, decoder, optim, gen, cents) -> list[dict]:
+    """Load a snapshot into the run's objects and return its history.
+
+    Raises :class:`ResumeError` if the snapshot does not fit.
+    """
+    try:
+        history = [dict(h) for h in state["history"]]
+        value, seen = state["centroids"]["value"], state["centroids"]["seen"]
+        if state["epoch"] != len(history) or not 0 <= len(history) <= cfg.epochs:
+            raise ValueError(f"{state['epoch']} epochs done with {len(history)} in the history, "
+                             f"of {cfg.epochs}")
+        if value.shape != cents.value.shape or seen.shape != cents.seen.shape:
+            raise ValueError(f"centroids of shape {tuple(value.shape)}, "
+                             f"expected {tuple(cents.value.shape)}")
+        encoder.load_state_dict(state["encoder"])
+        decoder.load_state_dict(state["decoder"])
+        optim.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+    except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as exc:
+        raise ResumeError(f"the training snapshot does not fit this run: {exc}") from exc
+    cents.value = value.to(cents.value)
+    cents.seen = seen.to(device=cents.seen.device, dtype=torch.bool)
+    return history
 
 
 def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_class):
@@ -200,4 +270,12 @@ def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_clas
     return [zero, recon, penalty, compact, separation]
 
 
-__all__ = ["LOSS_PARTS", "ProgressCallback", "TrainConfig", "TrainResult", "train_autoencoder"]
+__all__ = [
+    "LOSS_PARTS",
+    "ProgressCallback",
+    "ResumeError",
+    "SnapshotCallback",
+    "TrainConfig",
+    "TrainResult",
+    "train_autoencoder",
+]

@@ -1,0 +1,1 @@
+"""HTTP routes: one router per resource, thin; they call app.jobs.service and the stores."""

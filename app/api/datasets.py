@@ -1,0 +1,69 @@
+"""/v1/datasets: upload, list, read, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from .. import uploads
+from ..errors import Conflict, NotFound, responses
+from ..schemas import DatasetPublic
+from .deps import CatalogDep, MetricsDep, SettingsDep, StorageDep, StoreDep, TenantDep
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic,
+             responses=responses(400, 401, 413, 422))
+async def upload_dataset(
+    file: Annotated[UploadFile, File(description="ImageFolder .zip, .npz or label,pixel CSV")],
+    tenant: TenantDep, settings: SettingsDep, storage: StorageDep, catalog: CatalogDep,
+    metrics: MetricsDep, response: Response,
+    name: Annotated[str | None, Form(max_length=200)] = None,
+) -> DatasetPublic:
+    """Validate and store a labelled image dataset; answer its manifest."""
+    filename = Path(file.filename or "upload").name
+    dest = storage.upload_path(Path(filename).suffix[:8])
+    size = await uploads.receive(file, dest, max_bytes=settings.max_upload_bytes)
+    row = await run_in_threadpool(uploads.store_upload, dest, filename=filename, name=name,
+                                  tenant=tenant, size=size, settings=settings,
+                                  storage=storage, catalog=catalog)
+    metrics.upload_bytes.inc(size)
+    response.headers["Location"] = f"/v1/datasets/{row.id}"
+    return DatasetPublic.model_validate(row)
+
+
+@router.get("", response_model=list[DatasetPublic], responses=responses(401))
+def list_datasets(tenant: TenantDep, catalog: CatalogDep,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> list[DatasetPublic]:
+    return [DatasetPublic.model_validate(r)
+            for r in catalog.datasets(tenant=tenant, limit=limit, offset=offset)]
+
+
+def _dataset(dataset_id: str, tenant: str, catalog):
+    row = catalog.dataset(dataset_id, tenant=tenant)
+    if row is None:
+        raise NotFound(f"dataset {dataset_id} not found", code="dataset_not_found")
+    return row
+
+
+@router.get("/{dataset_id}", response_model=DatasetPublic, responses=responses(401, 404))
+def get_dataset(dataset_id: str, tenant: TenantDep, catalog: CatalogDep) -> DatasetPublic:
+    return DatasetPublic.model_validate(_dataset(dataset_id, tenant, catalog))
+
+
+@router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(401, 404, 409))
+def delete_dataset(dataset_id: str, tenant: TenantDep, catalog: CatalogDep, store: StoreDep,
+                   storage: StorageDep) -> Response:
+    row = _dataset(dataset_id, tenant, catalog)
+    if store.uses(dataset_id=row.id):
+        raise Conflict(f"dataset {row.id} is used by a queued or running job; cancel it or "
+                       f"wait for it to finish", code="dataset_in_use")
+    catalog.delete(row)
+    storage.delete_dataset(row.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

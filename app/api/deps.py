@@ -1,0 +1,70 @@
+"""Typed dependencies: the service's parts and the caller's tenant."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from ..config import Settings, hash_key
+from ..db.catalog import Catalog
+from ..db.store import JobStore
+from ..errors import Unauthorized
+from ..metrics import Metrics
+from ..storage import Storage
+
+OPEN_TENANT = "default"
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                        description="a key from DEEPCLSMOTE_API_KEYS")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> JobStore:
+    return request.app.state.store
+
+
+def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def tenant_of(key: str | None, settings: Settings) -> str | None:
+    """The key's tenant, comparing hashes in constant time against every stored hash."""
+    if settings.open_mode:
+        return OPEN_TENANT
+    if not key:
+        return None
+    digest = hash_key(key).encode()
+    found = None
+    for stored, tenant in settings.key_hashes.items():  # no early exit: same time for all
+        if hmac.compare_digest(digest, stored.encode()):
+            found = tenant
+    return found
+
+
+def get_tenant(request: Request, key: Annotated[str | None, Security(_api_key)]) -> str:
+    tenant = tenant_of(key, request.app.state.settings)
+    if tenant is None:
+        raise Unauthorized("missing API key (send it as X-API-Key)" if not key
+                           else "unknown API key")
+    return tenant
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[JobStore, Depends(get_store)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+TenantDep = Annotated[str, Depends(get_tenant)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

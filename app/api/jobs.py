@@ -1,0 +1,133 @@
+"""/v1/jobs: submit, list, read, cancel, stream progress, download artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi.responses import FileResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from ..errors import NotFound, responses
+from ..jobs import service
+from ..schemas import ArtifactPublic, JobCreate, JobPublic
+from .deps import CatalogDep, SettingsDep, StorageDep, StoreDep, TenantDep
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+def _job(job_id: str, tenant: str, store):
+    job = store.get(job_id, tenant=tenant)
+    if job is None:
+        raise NotFound(f"job {job_id} not found", code="job_not_found")
+    return job
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
+             responses=responses(401, 404, 409, 422, 429))
+def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: Response,
+               tenant: TenantDep, settings: SettingsDep, store: StoreDep,
+               catalog: CatalogDep) -> JobPublic:
+    """Queue a train, generate or evaluate job; poll ``Location`` or stream its events."""
+    job = service.submit(body, tenant=tenant, settings=settings, store=store, catalog=catalog)
+    request.app.state.scheduler.wake()
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobPublic.of(job)
+
+
+@router.get("", response_model=list[JobPublic], responses=responses(401))
+def list_jobs(tenant: TenantDep, store: StoreDep,
+              status_: Annotated[JobStatusName | None, Query(alias="status")] = None,
+              kind: Literal["train", "generate", "evaluate"] | None = None,
+              dataset_id: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+              offset: Annotated[int, Query(ge=0)] = 0) -> list[JobPublic]:
+    jobs = store.find(tenant=tenant, status=status_, kind=kind, dataset_id=dataset_id,
+                      limit=limit, offset=offset)
+    return [JobPublic.of(j) for j in jobs]
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=responses(401, 404))
+def get_job(job_id: str, tenant: TenantDep, store: StoreDep) -> JobPublic:
+    return JobPublic.of(_job(job_id, tenant, store))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=responses(401, 404))
+def cancel_job(job_id: str, request: Request, tenant: TenantDep,
+               store: StoreDep) -> JobPublic:
+    """Idempotent. A queued job is cancelled at once; a running job's process is killed."""
+    job = service.cancel(job_id, tenant=tenant, store=store)
+    request.app.state.scheduler.wake()
+    return JobPublic.of(job)
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse,
+            responses=responses(401, 404))
+async def job_events(job_id: str, request: Request, tenant: TenantDep,
+                     store: StoreDep) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: ``progress`` whenever the job changes, then one ``end``."""
+    _job(job_id, tenant, store)
+    poll = request.app.state.settings.poll_seconds
+    last = None
+    n = 0
+    while True:
+        job = await asyncio.to_thread(store.get, job_id)
+        if job is None:
+            return
+        public = JobPublic.of(job)
+        state = (public.status, public.progress.model_dump_json(), public.attempts)
+        if state != last:
+            n += 1
+            last = state
+            yield ServerSentEvent(data=public.model_dump(mode="json"), event="progress",
+                                  id=str(n))
+        if public.status in ("succeeded", "failed", "cancelled"):
+            yield ServerSentEvent(data=public.model_dump(mode="json"), event="end",
+                                  id=str(n + 1))
+            return
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(poll)
+
+
+def _artifacts(job) -> list[dict]:
+    """Only a succeeded job's artifacts exist for clients: never a partial one."""
+    if job.status != "succeeded" or not job.result:
+        return []
+    return list(job.result.get("artifacts", []))
+
+
+@router.get("/{job_id}/artifacts", response_model=list[ArtifactPublic],
+            responses=responses(401, 404))
+def list_artifacts(job_id: str, tenant: TenantDep, store: StoreDep) -> list[ArtifactPublic]:
+    job = _job(job_id, tenant, store)
+    return [ArtifactPublic(**a, url=f"/v1/jobs/{job_id}/artifacts/{a['name']}")
+            for a in _artifacts(job)]
+
+
+@router.get("/{job_id}/artifacts/{name}", response_class=FileResponse,
+            responses={**responses(401, 404),
+                       200: {"content": {"application/octet-stream": {}},
+                             "description": "the artifact's bytes"}})
+def download_artifact(job_id: str, name: str, tenant: TenantDep, store: StoreDep,
+                      storage: StorageDep) -> FileResponse:
+    job = _job(job_id, tenant, store)
+    entry = next((a for a in _artifacts(job) if a["name"] == name), None)
+    if entry is None:
+        raise NotFound(f"job {job_id} has no artifact {name!r}", code="artifact_not_found")
+    path = storage.artifact_path(job_id, name)
+    if not path.is_file():
+        raise NotFound(f"artifact {name!r} of job {job_id} is missing from storage",
+                       code="artifact_missing")
+    return FileResponse(path, media_type=entry["content_type"], filename=name,
+                        headers={"X-Checksum-SHA256": entry["sha256"],
+                                 "Repr-Digest": _repr_digest(entry["sha256"])})
+
+
+def _repr_digest(hex_digest: str) -> str:
+    """RFC 9530's header: ``sha-256=:<base64>:``."""
+    return f"sha-256=:{base64.b64encode(bytes.fromhex(hex_digest)).decode()}:"

@@ -1,0 +1,86 @@
+"""/v1/models: list, read, delete, upload a saved model, and small synchronous samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from .. import uploads
+from ..errors import Conflict, NotFound, responses
+from ..jobs import service
+from ..schemas import ModelPublic, SampleParams
+from .deps import CatalogDep, SettingsDep, StorageDep, StoreDep, TenantDep
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+def _model(model_id: str, tenant: str, catalog):
+    row = catalog.model(model_id, tenant=tenant)
+    if row is None:
+        raise NotFound(f"model {model_id} not found", code="model_not_found")
+    return row
+
+
+@router.get("", response_model=list[ModelPublic], responses=responses(401))
+def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                offset: Annotated[int, Query(ge=0)] = 0) -> list[ModelPublic]:
+    return [ModelPublic.model_validate(m) for m in
+            catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)]
+
+
+@router.get("/{model_id}", response_model=ModelPublic, responses=responses(401, 404))
+def get_model(model_id: str, tenant: TenantDep, catalog: CatalogDep) -> ModelPublic:
+    return ModelPublic.model_validate(_model(model_id, tenant, catalog))
+
+
+@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=responses(401, 404, 409))
+def delete_model(model_id: str, tenant: TenantDep, catalog: CatalogDep, store: StoreDep,
+                 storage: StorageDep) -> Response:
+    row = _model(model_id, tenant, catalog)
+    if store.uses(model_id=row.id):
+        raise Conflict(f"model {row.id} is used by a queued or running job",
+                       code="model_in_use")
+    catalog.delete(row)
+    storage.delete_model(row.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelPublic,
+             responses=responses(400, 401, 413, 422))
+async def upload_model(
+    file: Annotated[UploadFile, File(description="a .zip of the folder that the library's "
+                                                 "save() wrote: config.json and weights.pt")],
+    request: Request, response: Response, tenant: TenantDep, settings: SettingsDep,
+    storage: StorageDep, catalog: CatalogDep,
+) -> ModelPublic:
+    """Validate a saved model (weights only, never unpickled) and store it."""
+    dest = storage.upload_path(".zip")
+    size = await uploads.receive(file, dest, max_bytes=settings.max_upload_bytes)
+    row = await run_in_threadpool(
+        uploads.store_model_upload, dest, tenant=tenant, size=size, storage=storage,
+        catalog=catalog, inspect=request.app.state.helper, library=service.library_version())
+    response.headers["Location"] = f"/v1/models/{row.id}"
+    return ModelPublic.model_validate(row)
+
+
+@router.post("/{model_id}/samples", responses={
+    **responses(401, 404, 422, 503),
+    200: {"content": {"application/octet-stream": {}},
+          "description": "an .npz with arrays images and labels"}})
+async def sample_now(model_id: str, request: Request, tenant: TenantDep,
+                     settings: SettingsDep, catalog: CatalogDep, storage: StorageDep,
+                     params: Annotated[SampleParams, Body()]) -> Response:
+    """A few synthetic images at once (at most ``max_sync_samples``), as ``.npz``."""
+    row = _model(model_id, tenant, catalog)
+    service.check_strategy(params.sampling_strategy, [c["name"] for c in row.classes])
+    blob = await run_in_threadpool(
+        request.app.state.helper.call, "sample", str(storage.model_dir(row.id)),
+        params.sampling_strategy, params.random_state, settings.device,
+        settings.max_sync_samples)
+    return Response(blob, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{Path(row.id)}.npz"'})

@@ -1,0 +1,213 @@
+"""The job store: the only code that changes job rows.
+
+Every change is one guarded SQL statement, so two processes can never both
+believe they own a job: claiming is a single ``UPDATE ... WHERE status =
+'queued' RETURNING`` (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and a
+runner's progress, heartbeats and outcome only land while it still holds the
+job's lease (``lease_owner``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from .tables import Job, JobStatus, Model
+
+S = JobStatus
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JobStore:
+    """Submit, claim, heartbeat, report progress, finish, cancel and recover jobs."""
+
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session]):
+        self.engine = engine
+        self.sessions = sessions
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # --- reading ----------------------------------------------------------
+    def get(self, job_id: str, *, tenant: str | None = None) -> Job | None:
+        with self.sessions() as s:
+            job = s.get(Job, job_id)
+        if job is None or (tenant is not None and job.tenant != tenant):
+            return None
+        return job
+
+    def find(self, *, tenant: str, status: str | None = None, kind: str | None = None,
+             dataset_id: str | None = None, limit: int = 100, offset: int = 0) -> list[Job]:
+        q = select(Job).where(Job.tenant == tenant)
+        if status:
+            q = q.where(Job.status == status)
+        if kind:
+            q = q.where(Job.kind == kind)
+        if dataset_id:
+            q = q.where(Job.dataset_id == dataset_id)
+        q = q.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+        with self.sessions() as s:
+            return list(s.scalars(q))
+
+    def count_active(self, *, tenant: str) -> int:
+        q = select(func.count()).select_from(Job).where(
+            Job.tenant == tenant, Job.status.in_([S.QUEUED, S.RUNNING]))
+        with self.sessions() as s:
+            return int(s.scalar(q) or 0)
+
+    def uses(self, *, dataset_id: str | None = None, model_id: str | None = None) -> bool:
+        """Does a queued or running job use this dataset or model?"""
+        q = select(func.count()).select_from(Job).where(Job.status.in_([S.QUEUED, S.RUNNING]))
+        q = q.where(Job.dataset_id == dataset_id) if dataset_id else q.where(
+            Job.model_id == model_id)
+        with self.sessions() as s:
+            return bool(s.scalar(q))
+
+    def counts_by_status(self) -> dict[str, int]:
+        q = select(Job.status, Job.kind, func.count()).group_by(Job.status, Job.kind)
+        with self.sessions() as s:
+            return {f"{st}/{kind}": int(n) for st, kind, n in s.execute(q)}
+
+    def finished_durations(self, since: float = 0.0) -> list[tuple[str, str, float]]:
+        q = select(Job.kind, Job.status, Job.started_at, Job.finished_at).where(
+            Job.finished_at.is_not(None), Job.started_at.is_not(None),
+            Job.finished_at > since)
+        with self.sessions() as s:
+            return [(k, st, f - b) for k, st, b, f in s.execute(q)
+                    if f is not None and b is not None]
+
+    # --- writing ----------------------------------------------------------
+    def submit(self, *, tenant: str, kind: str, params: dict[str, Any], max_attempts: int,
+               dataset_id: str | None = None, model_id: str | None = None,
+               result: dict[str, Any] | None = None) -> Job:
+        """A new queued job; with ``result`` it is born succeeded (a reused model)."""
+        now = time.time()
+        job = Job(id=new_id(), tenant=tenant, kind=kind, params=params, dataset_id=dataset_id,
+                  model_id=model_id, max_attempts=max_attempts, created_at=now, updated_at=now,
+                  progress={}, attempts=0, cancel_requested=False, status=S.QUEUED)
+        if result is not None:
+            job.status, job.result = S.SUCCEEDED, result
+            job.started_at = job.finished_at = now
+            job.progress = {"stage": "done", "fraction": 1.0}
+        with self.sessions() as s, s.begin():
+            s.add(job)
+        return job
+
+    def claim(self, owner: str, lease_seconds: float) -> Job | None:
+        """Atomically take the oldest queued job, or ``None``."""
+        now = time.time()
+        oldest = (select(Job.id).where(Job.status == S.QUEUED)
+                  .order_by(Job.created_at, Job.id).limit(1))
+        if self._postgres:
+            oldest = oldest.with_for_update(skip_locked=True)
+        stmt = (update(Job)
+                .where(Job.id == oldest.scalar_subquery(), Job.status == S.QUEUED)
+                .values(status=S.RUNNING, lease_owner=owner, lease_expires_at=now + lease_seconds,
+                        attempts=Job.attempts + 1, updated_at=now,
+                        started_at=func.coalesce(Job.started_at, now))
+                .returning(Job)
+                .execution_options(synchronize_session=False))
+        with self.sessions() as s, s.begin():
+            return s.scalars(stmt).first()
+
+    def _owned(self, job_id: str, owner: str):
+        return update(Job).where(Job.id == job_id, Job.lease_owner == owner,
+                                 Job.status == S.RUNNING).execution_options(
+            synchronize_session=False)
+
+    def heartbeat(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extend the lease; ``False`` when the job is no longer ``owner``'s."""
+        now = time.time()
+        with self.sessions() as s, s.begin():
+            res = s.execute(self._owned(job_id, owner).values(
+                lease_expires_at=now + lease_seconds, updated_at=now))
+        return res.rowcount == 1  # type: ignore[attr-defined]
+
+    def set_progress(self, job_id: str, owner: str, progress: dict[str, Any]) -> bool:
+        with self.sessions() as s, s.begin():
+            res = s.execute(self._owned(job_id, owner).values(progress=progress,
+                                                              updated_at=time.time()))
+        return res.rowcount == 1  # type: ignore[attr-defined]
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self.sessions() as s:
+            return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+    def finish(self, job_id: str, owner: str, status: str, *,
+               result: dict[str, Any] | None = None, error: tuple[str, str] | None = None,
+               model: Model | None = None) -> bool:
+        """The terminal state of an owned job, with its model row in the same transaction."""
+        if status not in S.TERMINAL:
+            raise ValueError(f"finish needs a terminal status; got {status!r}.")
+        now = time.time()
+        values: dict[str, Any] = {"status": status, "finished_at": now, "updated_at": now,
+                                  "lease_owner": None, "lease_expires_at": None}
+        if result is not None:
+            values["result"] = result
+        if error is not None:
+            values["error_code"], values["error_message"] = error
+        with self.sessions() as s, s.begin():
+            res = s.execute(self._owned(job_id, owner).values(**values))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            if model is not None:
+                s.merge(model)
+        return True
+
+    def release(self, job_id: str, owner: str, *, reason: str) -> str | None:
+        """A runner lost its process: queue the job again, or fail it ``worker_lost``."""
+        with self.sessions() as s, s.begin():
+            job = s.get(Job, job_id, with_for_update=self._postgres)
+            if job is None or job.status != S.RUNNING or job.lease_owner != owner:
+                return None
+            return self._release_row(job, reason)
+
+    def _release_row(self, job: Job, reason: str) -> str:
+        now = time.time()
+        job.lease_owner = job.lease_expires_at = None
+        job.updated_at = now
+        if job.cancel_requested:
+            job.status, job.finished_at = S.CANCELLED, now
+        elif job.attempts < job.max_attempts:
+            job.status = S.QUEUED
+            job.progress = {**(job.progress or {}), "stage": "queued", "note": reason}
+        else:
+            job.status, job.finished_at = S.FAILED, now
+            job.error_code = "worker_lost"
+            job.error_message = (f"the job's process was lost ({reason}) on each of its "
+                                 f"{job.attempts} attempts; submit it again")
+        return job.status
+
+    def recover(self, *, expired_only: bool) -> dict[str, str]:
+        """Running jobs nobody holds any more (all of them at an embedded start)."""
+        now = time.time()
+        q = select(Job).where(Job.status == S.RUNNING)
+        if expired_only:
+            q = q.where(Job.lease_expires_at < now)
+        out = {}
+        with self.sessions() as s, s.begin():
+            for job in s.scalars(q.with_for_update(skip_locked=True) if self._postgres else q):
+                out[job.id] = self._release_row(job, "the service restarted")
+        return out
+
+    def request_cancel(self, job_id: str, *, tenant: str) -> Job | None:
+        """Idempotent: a queued job is cancelled now, a running one is flagged."""
+        now = time.time()
+        with self.sessions() as s, s.begin():
+            job = s.get(Job, job_id, with_for_update=self._postgres)
+            if job is None or job.tenant != tenant:
+                return None
+            if job.status == S.QUEUED:
+                job.status, job.finished_at = S.CANCELLED, now
+                job.cancel_requested, job.updated_at = True, now
+            elif job.status == S.RUNNING and not job.cancel_requested:
+                job.cancel_requested, job.updated_at = True, now
+            return job
+
+
+__all__ = ["JobStore", "new_id"]

@@ -1,0 +1,211 @@
+"""The job kinds: train, generate, evaluate. They run inside a job's child process.
+
+Each takes the job's context and returns its outcome: ``result`` (what the job
+answers, with the list of its artifacts) and, for train, the model row to
+record. Every file a kind writes is complete before it returns.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..db.tables import Model
+from .service import library_version, model_id_for, train_fingerprint
+
+if TYPE_CHECKING:
+    from .runner import JobContext
+
+Outcome = tuple[dict[str, Any], Model | None]
+
+
+class JobFailed(Exception):
+    """A job that cannot succeed, with a code and a message for the user."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _required(value: str | None) -> str:
+    if value is None:
+        raise JobFailed("invalid_job", "the job names no dataset or model")
+    return value
+
+
+def _copy_from(path):  # noqa: ANN001, ANN202
+    blob = path.read_bytes()
+    return lambda f: f.write(blob)
+
+
+def _classes(names: list[str], labels: np.ndarray) -> list[dict[str, Any]]:
+    counts = np.bincount(labels, minlength=len(names))
+    return [{"name": n, "count": int(c)} for n, c in zip(names, counts, strict=True)]
+
+
+def train(ctx: JobContext) -> Outcome:
+    from deepclsmote import DeepCLSMOTE, DeepSMOTE
+
+    job = ctx.job
+    params = dict(job.params)
+    ctx.progress(stage="loading")
+    images, labels, names = ctx.storage.read_dataset(_required(job.dataset_id))
+    y = np.asarray(names)[labels]  # class names are the labels: sampling_strategy uses them
+    method = params.pop("method")
+    if method == "deepsmote":
+        params.pop("w_compact"), params.pop("w_separation")
+
+    def on_epoch(epoch: int, total: int, parts: dict) -> None:
+        ctx.progress(stage="training", epoch=epoch, epochs=total, fraction=epoch / total,
+                     losses={k: float(v) for k, v in parts.items()})
+
+    cls = DeepSMOTE if method == "deepsmote" else DeepCLSMOTE
+    sampler = cls(**params, device=ctx.settings.device, callback=on_epoch,
+                  checkpoint_path=ctx.work_dir / "train_state.pt",
+                  checkpoint_every=ctx.settings.checkpoint_every)
+    start = time.perf_counter()
+    sampler.fit(images, y)
+    seconds = time.perf_counter() - start
+    ctx.progress(stage="training", note="saving the model")
+    model_id = model_id_for(job.id)
+    ctx.storage.install_model(model_id, sampler.save)
+    (ctx.work_dir / "train_state.pt").unlink(missing_ok=True)  # the model supersedes it
+    history = json.dumps(sampler.history_, indent=1).encode()
+    artifacts = [ctx.storage.write_artifact(job.id, "history.json", lambda f: f.write(history))]
+    dataset = ctx.catalog_dataset()
+    full = {"method": method, **dict(job.params)}
+    model = Model(id=model_id, tenant=job.tenant, dataset_id=job.dataset_id, job_id=job.id,
+                  method=method, params=full, library_version=library_version(),
+                  fingerprint=train_fingerprint(dataset_sha256=dataset.sha256,
+                                                params=dict(job.params),
+                                                library=library_version()),
+                  classes=_classes(names, labels), image_shape=list(images.shape[1:]),
+                  created_at=time.time())
+    result = {"model_id": model_id, "reused": False, "epochs_run": sampler.n_epochs_,
+              "resumed_from_epoch": getattr(sampler, "resumed_from_epoch_", 0),
+              "device": str(sampler.device_), "training_seconds": round(seconds, 3),
+              "final_losses": sampler.history_[-1] if sampler.history_ else None,
+              "artifacts": artifacts}
+    return result, model
+
+
+def _zip_pngs(images: np.ndarray, labels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    seen: dict[str, int] = {}
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
+        for img, lab in zip(images, labels, strict=True):
+            name = str(lab)
+            seen[name] = seen.get(name, 0) + 1
+            png = io.BytesIO()
+            Image.fromarray(img).save(png, format="PNG")
+            zf.writestr(f"{_safe(name)}/{seen[name]:06d}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def _safe(name: str) -> str:
+    """A class name as one safe folder name."""
+    cleaned = "".join(c if c.isalnum() or c in "-_. " else "_" for c in name).strip(" .")
+    return cleaned or "_"
+
+
+def generate(ctx: JobContext) -> Outcome:
+    import deepclsmote
+    from deepclsmote.figures import real_vs_synthetic_grid
+
+    job = ctx.job
+    p = job.params
+    ctx.progress(stage="loading")
+    sampler = deepclsmote.load(ctx.storage.model_dir(_required(job.model_id)),
+                               device=ctx.settings.device)
+    ctx.progress(stage="sampling", fraction=0.2)
+    try:
+        X_new, y_new = sampler.sample(p["sampling_strategy"], random_state=p["random_state"])
+    except ValueError as exc:  # the library names what is wrong with the request
+        raise JobFailed("invalid_params", str(exc)) from exc
+    y_new = y_new.astype(str)
+    ctx.progress(stage="writing", fraction=0.8)
+    real = None
+    if job.dataset_id is not None:
+        try:
+            images, labels, names = ctx.storage.read_dataset(_required(job.dataset_id))
+            real = images, np.asarray(names)[labels]
+        except FileNotFoundError:
+            real = None
+    if p["content"] == "balanced":
+        if real is None:
+            raise JobFailed("dataset_missing", "the model's dataset was deleted; ask for "
+                                               "content 'synthetic'")
+        X_out = np.concatenate([real[0], X_new.astype(real[0].dtype)])
+        y_out = np.concatenate([real[1], y_new])
+    else:
+        X_out, y_out = X_new, y_new
+    artifacts = []
+    if p["output"] == "zip":
+        blob = _zip_pngs(X_out, y_out)
+        artifacts.append(ctx.storage.write_artifact(job.id, "samples.zip",
+                                                    lambda f: f.write(blob)))
+    else:
+        def write_npz(f) -> None:
+            np.savez_compressed(f, images=X_out, labels=y_out)
+        artifacts.append(ctx.storage.write_artifact(job.id, "samples.npz", write_npz))
+    preview = ctx.work_dir / "preview.png"
+    X_real, y_real = real if real is not None else (X_new[:0], y_new[:0])
+    real_vs_synthetic_grid(preview, X_real, y_real, X_new, y_new, sampler.image_spec_,
+                           title="real (left) and synthetic (right) images per class")
+    artifacts.append(ctx.storage.write_artifact(
+        job.id, "preview.png", lambda f: f.write(preview.read_bytes())))
+    counts = {str(c): int(n) for c, n in zip(*np.unique(y_new, return_counts=True),
+                                             strict=True)}
+    return {"model_id": job.model_id, "n_synthetic": int(len(y_new)), "counts": counts,
+            "content": p["content"], "artifacts": artifacts}, None
+
+
+def evaluate(ctx: JobContext) -> Outcome:
+    from deepclsmote.datasets import ImageDataset
+    from deepclsmote.evaluation.experiment import ExperimentConfig, run_experiment
+    from deepclsmote.evaluation.report import write_report
+
+    job = ctx.job
+    p = job.params
+    ctx.progress(stage="loading")
+    images, labels, names = ctx.storage.read_dataset(_required(job.dataset_id))
+    name = ctx.catalog_dataset().name
+    data = ImageDataset(images, labels.astype(np.int64), names, name=name)
+    augment = {"both": [False, True], "on": [True], "off": [False]}[p["augment"]]
+    try:
+        cfg = ExperimentConfig(dataset=name, methods=p["methods"], folds=p["folds"],
+                               seeds=p["seeds"], profile=p["profile"],
+                               augmentations=augment, device=ctx.settings.device)
+    except ValueError as exc:
+        raise JobFailed("invalid_params", str(exc)) from exc
+
+    def on_step(what: str, done: int, total: int) -> None:
+        ctx.progress(stage="evaluating", fraction=done / total, note=what, epoch=done,
+                     epochs=total)
+
+    try:
+        report, figures = run_experiment(cfg, data, on_step)
+    except ValueError as exc:  # a dataset too small for the folds, for instance
+        raise JobFailed("invalid_dataset", str(exc)) from exc
+    out = ctx.work_dir / "report"
+    shutil.rmtree(out, ignore_errors=True)
+    artifacts = []
+    for path in write_report(report, figures, out):
+        artifacts.append(ctx.storage.write_artifact(job.id, path.name, _copy_from(path)))
+    summary = [{k: r[k] for k in ("method", "augment", "split", "acsa", "macro_f1")}
+               for r in report["summary"]]
+    return {"summary": summary, "seconds": round(report["seconds"], 1),
+            "artifacts": artifacts}, None
+
+
+KINDS = {"train": train, "generate": generate, "evaluate": evaluate}
+
+__all__ = ["KINDS", "JobFailed"]

@@ -1,0 +1,136 @@
+"""Submitting and cancelling jobs: what routes call. Checks that need stored rows live here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..config import Settings
+from ..db.catalog import Catalog
+from ..db.store import JobStore
+from ..db.tables import Job
+from ..errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from ..schemas import EvaluateJobCreate, GenerateJobCreate, TrainJobCreate
+from ..service_info import VERSION
+
+
+def library_version() -> str:
+    return VERSION
+
+
+def train_fingerprint(*, dataset_sha256: str, params: dict[str, Any], library: str) -> str:
+    """Same data, parameters, seed and library version: the same model."""
+    blob = json.dumps({"data": dataset_sha256, "params": params, "library": library},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def model_id_for(job_id: str) -> str:
+    """A train job's model id: fixed per job, so a retried job rewrites the same model."""
+    return hashlib.sha256(f"model:{job_id}".encode()).hexdigest()[:32]
+
+
+def submit(body: TrainJobCreate | GenerateJobCreate | EvaluateJobCreate, *, tenant: str,
+           settings: Settings, store: JobStore, catalog: Catalog) -> Job:
+    """Check the job against what is stored, then queue it (or answer a reused model)."""
+    if store.count_active(tenant=tenant) >= settings.max_queued_jobs_per_tenant:
+        raise TooManyRequests(
+            f"{settings.max_queued_jobs_per_tenant} jobs are already queued or running for "
+            f"this key; wait for some to finish", code="too_many_jobs",
+            headers={"Retry-After": "30"})
+    params = body.params.model_dump()
+    if isinstance(body, GenerateJobCreate):
+        model = _model_for(body, tenant=tenant, catalog=catalog)
+        check_strategy(params["sampling_strategy"], [c["name"] for c in model.classes])
+        if params["content"] == "balanced" and (
+                model.dataset_id is None
+                or catalog.dataset(model.dataset_id, tenant=tenant) is None):
+            raise Conflict("content 'balanced' needs the model's training dataset, which is not "
+                           "stored (uploaded model, or dataset deleted); ask for 'synthetic'",
+                           code="dataset_missing")
+        return store.submit(tenant=tenant, kind="generate", params=params, model_id=model.id,
+                            dataset_id=model.dataset_id, max_attempts=settings.max_attempts)
+    dataset = catalog.dataset(body.dataset_id, tenant=tenant)
+    if dataset is None:
+        raise NotFound(f"dataset {body.dataset_id} not found", code="dataset_not_found")
+    if isinstance(body, TrainJobCreate):
+        if params["epochs"] > settings.max_epochs:
+            raise InvalidInput(f"epochs must be at most {settings.max_epochs} on this service; "
+                               f"got {params['epochs']}", code="invalid_params")
+        _check_trainable(params, dataset.classes)
+        fp = train_fingerprint(dataset_sha256=dataset.sha256, params=params,
+                               library=library_version())
+        reused = catalog.model_by_fingerprint(tenant=tenant, fingerprint=fp)
+        if reused is not None:
+            return store.submit(tenant=tenant, kind="train", params=params,
+                                dataset_id=dataset.id, model_id=reused.id,
+                                max_attempts=settings.max_attempts,
+                                result={"model_id": reused.id, "reused": True,
+                                        "artifacts": []})
+        return store.submit(tenant=tenant, kind="train", params=params, dataset_id=dataset.id,
+                            max_attempts=settings.max_attempts)
+    return store.submit(tenant=tenant, kind="evaluate", params=params, dataset_id=dataset.id,
+                        max_attempts=settings.max_attempts)
+
+
+def _model_for(body: GenerateJobCreate, *, tenant: str, catalog: Catalog):
+    if body.model_id:
+        model = catalog.model(body.model_id, tenant=tenant)
+        if model is None:
+            raise NotFound(f"model {body.model_id} not found", code="model_not_found")
+        return model
+    if not body.dataset_id:
+        raise InvalidInput("a generate job names a model_id or a dataset_id",
+                           code="invalid_params")
+    if catalog.dataset(body.dataset_id, tenant=tenant) is None:
+        raise NotFound(f"dataset {body.dataset_id} not found", code="dataset_not_found")
+    models = catalog.models(tenant=tenant, dataset_id=body.dataset_id, limit=1)
+    if not models:
+        raise Conflict(f"dataset {body.dataset_id} has no trained model yet; run a train job "
+                       f"first", code="no_model")
+    return models[0]
+
+
+def check_strategy(strategy: Any, classes: list[str]) -> None:
+    """The parts of ``sampling_strategy`` that need the model's classes."""
+    if isinstance(strategy, dict):
+        unknown = sorted(set(strategy) - set(classes))
+        if unknown:
+            raise InvalidInput(f"sampling_strategy names unknown classes {unknown[:10]}; the "
+                               f"model's classes are {classes[:50]}", code="unknown_class")
+    elif isinstance(strategy, float) and len(classes) != 2:
+        raise InvalidInput("a float sampling_strategy only applies to two classes (as in "
+                           "imbalanced-learn); use a dict of counts or a strategy name",
+                           code="invalid_params")
+
+
+def _check_trainable(params: dict[str, Any], classes: list[dict[str, Any]]) -> None:
+    """Refuse before queueing what training would refuse after minutes of waiting."""
+    counts = {c["name"]: c["count"] for c in classes if c["count"] > 0}
+    if len(counts) < 2:
+        raise InvalidInput("training needs at least 2 classes with images",
+                           code="single_class")
+    largest = max(counts.values())
+    lonely = sorted(n for n, c in counts.items() if c < 2 and c < largest)
+    if lonely:
+        raise InvalidInput(f"classes {lonely[:10]} have a single image; latent SMOTE needs 2+ "
+                           f"images of a class it oversamples", code="class_too_small")
+    k = params["k_neighbors"]
+    short = sorted(n for n, c in counts.items() if c <= k and c < largest)
+    if short:
+        raise InvalidInput(f"k_neighbors={k} needs more than {k} images in each class that is "
+                           f"oversampled; classes {short[:10]} have fewer. Lower k_neighbors "
+                           f"to at most {min(counts[n] for n in short) - 1}",
+                           code="k_neighbors_too_large")
+
+
+def cancel(job_id: str, *, tenant: str, store: JobStore) -> Job:
+    job = store.request_cancel(job_id, tenant=tenant)
+    if job is None:
+        raise NotFound(f"job {job_id} not found", code="job_not_found")
+    return job
+
+
+__all__ = ["cancel", "check_strategy", "library_version", "model_id_for", "submit",
+           "train_fingerprint"]

@@ -1,0 +1,76 @@
+"""What the helper process runs (see app.jobs.helper): the library, in a child process."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def inspect_model(model_dir: str) -> dict[str, Any]:
+    """Load a saved model (weights only, never unpickled) and describe it."""
+    import deepclsmote
+
+    model = deepclsmote.load(model_dir, device="cpu")
+    counts = model._class_counts()
+    return {"method": type(model).__name__.lower(),
+            "params": {k: v for k, v in model.get_params().items()
+                       if k not in model._unsaved_params
+                       and isinstance(v, (int, float, str, bool, type(None)))},
+            "classes": [{"name": str(c), "count": int(n)} for c, n in counts.items()],
+            "image_shape": _shape(model.image_spec_)}
+
+
+def _shape(spec) -> list[int]:  # noqa: ANN001
+    """As the service stores images: (H, W) for grey, (H, W, C) for colour."""
+    return [spec.height, spec.width] + ([spec.channels] if spec.channels > 1 else [])
+
+
+_cache: dict[str, Any] = {}
+
+
+def sample(model_dir: str, strategy: Any, random_state: int | None, device: str,
+           limit: int) -> bytes:
+    """Synthetic images of a model as ``.npz`` bytes (at most ``limit``)."""
+    import deepclsmote
+
+    model = _cache.get(model_dir)
+    if model is None:
+        _cache.clear()  # one model in memory at a time
+        model = _cache[model_dir] = deepclsmote.load(model_dir, device=device)
+    request = model._resolve_request(strategy)
+    total = sum(request.values())
+    if total > limit:
+        raise ValueError(f"{total} images asked for; synchronous sampling returns at most "
+                         f"{limit}; submit a generate job for more")
+    X, y = model.sample(request, random_state=random_state)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, images=X, labels=y.astype(str))
+    return buf.getvalue()
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {"inspect_model": inspect_model, "sample": sample}
+
+
+def serve(conn, settings_json: str) -> None:  # noqa: ANN001 (multiprocessing Connection)
+    """The helper's loop: one request at a time until the pipe closes."""
+    Settings.model_validate_json(settings_json)
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send((True, FUNCTIONS[fn](*args)))
+        except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+            conn.send((False, ("invalid_input", str(exc))))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, logged here
+            logger.exception("helper %s failed", fn)
+            conn.send((False, ("invalid_input", f"{type(exc).__name__}: {exc}")))

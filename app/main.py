@@ -1,0 +1,75 @@
+"""The application: ``create_app(settings)`` wires routers, errors, stores and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .api import datasets, health, jobs, models
+from .api.deps import OPEN_TENANT
+from .config import Settings
+from .db.catalog import Catalog
+from .db.session import create_schema, make_engine, session_factory
+from .db.store import JobStore
+from .errors import install_handlers
+from .jobs.helper import HelperProcess
+from .jobs.scheduler import Scheduler
+from .limits import BodyLimit
+from .metrics import Metrics
+from .service_info import VERSION
+from .storage import Storage
+from .uploads import seed_builtin
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        storage = Storage(settings.data_dir)
+        storage.prepare()
+        for path in storage.clean():
+            logger.info("removed an interrupted write: %s", path)
+        engine = make_engine(settings.sqlalchemy_url)
+        create_schema(engine)
+        sessions = session_factory(engine)
+        store, catalog = JobStore(engine, sessions), Catalog(sessions)
+        tenants = sorted(set(settings.key_hashes.values())) or [OPEN_TENANT]
+        for tenant in tenants:
+            seed_builtin(tenant=tenant, storage=storage, catalog=catalog)
+        if settings.open_mode:
+            logger.warning("no API keys configured (DEEPCLSMOTE_API_KEYS): the service is "
+                           "open to anyone who can reach it")
+        scheduler = Scheduler(settings, store, storage)
+        helper = HelperProcess(settings)
+        app.state.settings, app.state.storage = settings, storage
+        app.state.store, app.state.catalog = store, catalog
+        app.state.scheduler, app.state.helper = scheduler, helper
+        app.state.metrics = Metrics(store)
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            helper.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="deepclsmote",
+        version=VERSION,
+        summary="Synthetic minority images for imbalanced image datasets (DeepCLSMOTE).",
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    for router in (health.router, datasets.router, jobs.router, models.router):
+        app.include_router(router)
+    return app
+
+
+__all__ = ["create_app"]

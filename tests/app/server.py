@@ -1,0 +1,85 @@
+"""A real service process on a free loopback port, for tests that talk HTTP to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``uvicorn app.main:create_app --factory`` in a subprocess; restartable and killable."""
+
+    def __init__(self, data_dir: Path, **settings: str):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DEEPCLSMOTE_DATA_DIR": str(self.data_dir),
+                    "DEEPCLSMOTE_DEVICE": "cpu", "DEEPCLSMOTE_TORCH_THREADS": "1",
+                    "DEEPCLSMOTE_POLL_SECONDS": "0.1", "DEEPCLSMOTE_CHECKPOINT_EVERY": "1",
+                    **{f"DEEPCLSMOTE_{k.upper()}": str(v) for k, v in settings.items()}}
+        self.process: subprocess.Popen | None = None
+        self.log = self.data_dir / "server.log"
+
+    def start(self, timeout: float = 90.0) -> LiveServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log, "ab")  # noqa: SIM115 - the process owns it
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the service did not start: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, api_key: str | None = None) -> httpx.Client:
+        headers = {"X-API-Key": api_key} if api_key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def wait_for(client: httpx.Client, job_id: str, statuses=("succeeded", "failed", "cancelled"),
+             timeout: float = 240.0, until=None) -> dict:
+    """Poll a job until its status is in ``statuses`` (or ``until(job)`` holds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] in statuses if until is None else until(job):
+            return job
+        time.sleep(0.2)
+    raise TimeoutError(f"job {job_id} still {job['status']}: {job}")

@@ -1,0 +1,172 @@
+"""The whole flow over HTTP against the real service: digits and MNIST from ../shared/data."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ..conftest import SHARED_DATA, missing_data
+from .server import wait_for
+
+TINY = {"epochs": 2, "dim_h": 4, "n_z": 4, "batch_size": 64}
+
+
+def _digits(client) -> dict:
+    return next(d for d in client.get("/v1/datasets").json() if d["name"] == "digits")
+
+
+def _download(client, job_id: str, name: str) -> bytes:
+    r = client.get(f"/v1/jobs/{job_id}/artifacts/{name}")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-checksum-sha256"] == hashlib.sha256(r.content).hexdigest()
+    assert int(r.headers["content-length"]) == len(r.content)
+    return r.content
+
+
+def test_digits_is_there_from_the_first_start(server):
+    with server.client() as c:
+        ds = _digits(c)
+    assert ds["builtin"] and ds["n_images"] == 1797 and ds["image_shape"] == [8, 8]
+    assert [k["name"] for k in ds["classes"]] == [str(d) for d in range(10)]
+    assert ds["imbalance_ratio"] == pytest.approx(183 / 174)
+
+
+def test_train_generate_sample_and_reuse_on_digits(server):
+    with server.client() as c:
+        ds = _digits(c)
+        r = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"], "params": TINY})
+        assert r.status_code == 202, r.text
+        assert r.headers["location"] == f"/v1/jobs/{r.json()['id']}"
+        job = wait_for(c, r.json()["id"])
+        assert job["status"] == "succeeded", job
+        assert job["progress"]["epoch"] == 2 and set(job["progress"]["losses"]) >= {"recon"}
+        model_id = job["result"]["model_id"]
+        model = c.get(f"/v1/models/{model_id}").json()
+        assert model["dataset_id"] == ds["id"] and model["params"]["epochs"] == 2
+
+        # the same data, parameters, seed and library: the model comes back at once
+        again = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
+                                         "params": TINY}).json()
+        assert again["status"] == "succeeded" and again["result"] == {
+            "model_id": model_id, "reused": True, "artifacts": []}
+        other_seed = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
+                                              "params": {**TINY, "random_state": 1}}).json()
+        assert other_seed["status"] == "queued"
+        c.post(f"/v1/jobs/{other_seed['id']}/cancel")
+
+        # generate the balanced union as .npz, with a preview grid
+        counts = {"3": 25, "7": 5}
+        r = c.post("/v1/jobs", json={"kind": "generate", "model_id": model_id, "params": {
+            "sampling_strategy": counts, "random_state": 3, "content": "balanced"}})
+        assert r.status_code == 202, r.text
+        gen = wait_for(c, r.json()["id"])
+        assert gen["status"] == "succeeded", gen
+        assert gen["result"]["counts"] == {"3": 25, "7": 5}
+        names = {a["name"] for a in c.get(f"/v1/jobs/{gen['id']}/artifacts").json()}
+        assert names == {"samples.npz", "preview.png"}
+        with np.load(io.BytesIO(_download(c, gen["id"], "samples.npz"))) as npz:
+            images, labels = npz["images"], npz["labels"]
+        assert images.shape == (1797 + 30, 8, 8) and images.dtype == np.uint8
+        assert (labels == "3").sum() == 183 + 25 and (labels == "7").sum() == 179 + 5
+        assert _download(c, gen["id"], "preview.png")[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # synchronous samples, repeatable with a seed
+        body = {"sampling_strategy": {"0": 3, "9": 2}, "random_state": 7}
+        first = c.post(f"/v1/models/{model_id}/samples", json=body)
+        second = c.post(f"/v1/models/{model_id}/samples", json=body)
+        assert first.status_code == 200, first.text
+        with np.load(io.BytesIO(first.content)) as a, np.load(io.BytesIO(second.content)) as b:
+            assert a["images"].shape == (5, 8, 8)
+            assert sorted(a["labels"].tolist()) == ["0", "0", "0", "9", "9"]
+            assert np.array_equal(a["images"], b["images"])
+        too_many = c.post(f"/v1/models/{model_id}/samples",
+                          json={"sampling_strategy": {"0": 100_000}})
+        assert too_many.status_code == 422 and "at most" in too_many.json()["error"]["message"]
+
+        # a model in use cannot go; an unused one can, and is gone
+        listed = c.get("/v1/jobs", params={"kind": "generate", "status": "succeeded"}).json()
+        assert [j["id"] for j in listed] == [gen["id"]]
+
+
+def test_events_stream_progress_until_the_end(server):
+    with server.client() as c:
+        ds = _digits(c)
+        job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
+                                       "params": {**TINY, "epochs": 3, "random_state": 5}}).json()
+        events = []
+        with c.stream("GET", f"/v1/jobs/{job['id']}/events", timeout=240) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    events.append(line.split(":", 1)[1].strip())
+    assert events[-1] == "end" and events.count("end") == 1
+    assert events.count("progress") >= 3  # queued, running, epochs...
+
+
+def test_evaluate_job_writes_the_report(server):
+    with server.client() as c:
+        ds = _digits(c)
+        r = c.post("/v1/jobs", json={"kind": "evaluate", "dataset_id": ds["id"], "params": {
+            "methods": ["none", "ros"], "folds": 2, "profile": "smoke"}})
+        assert r.status_code == 202, r.text
+        job = wait_for(c, r.json()["id"])
+        assert job["status"] == "succeeded", job
+        names = {a["name"] for a in c.get(f"/v1/jobs/{job['id']}/artifacts").json()}
+        assert {"report.json", "report.md", "recall_per_class.png"} <= names
+        report = _download(c, job["id"], "report.json")
+        assert b'"acsa"' in report
+        assert {r["method"] for r in job["result"]["summary"]} == {"none", "ros"}
+
+
+def _mnist_zip(counts: dict[int, int]) -> bytes:
+    from deepclsmote.datasets import load_idx_pair
+
+    root = SHARED_DATA / "mnist"
+    X, y = load_idx_pair(root / "t10k-images-idx3-ubyte.gz", root / "t10k-labels-idx1-ubyte.gz")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for digit, n in counts.items():
+            for i, idx in enumerate(np.flatnonzero(y == digit)[:n]):
+                png = io.BytesIO()
+                Image.fromarray(X[idx]).save(png, format="PNG")
+                zf.writestr(f"mnist/digit{digit}/{i:04d}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def test_mnist_zip_upload_train_generate_as_png_zip(server):
+    if not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        missing_data(f"MNIST is not in {SHARED_DATA}")
+    blob = _mnist_zip({0: 60, 1: 20, 7: 10})
+    with server.client() as c:
+        r = c.post("/v1/datasets", files={"file": ("mnist3.zip", blob, "application/zip")},
+                   data={"name": "mnist-3"})
+        assert r.status_code == 201, r.text
+        ds = r.json()
+        assert r.headers["location"] == f"/v1/datasets/{ds['id']}"
+        assert ds["name"] == "mnist-3" and ds["image_shape"] == [28, 28]
+        assert {k["name"]: k["count"] for k in ds["classes"]} == {"digit0": 60, "digit1": 20,
+                                                                  "digit7": 10}
+        assert ds["imbalance_ratio"] == 6.0 and ds["source_format"] == "zip"
+        job = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
+                                                   "params": TINY}).json()["id"])
+        assert job["status"] == "succeeded", job
+        gen = c.post("/v1/jobs", json={"kind": "generate", "dataset_id": ds["id"],
+                                       "params": {"output": "zip"}}).json()
+        gen = wait_for(c, gen["id"])
+        assert gen["status"] == "succeeded", gen
+        assert gen["model_id"] == job["result"]["model_id"]  # the dataset's latest model
+        with zipfile.ZipFile(io.BytesIO(_download(c, gen["id"], "samples.zip"))) as zf:
+            names = zf.namelist()
+            img = Image.open(io.BytesIO(zf.read(names[0])))
+        assert sum(n.startswith("digit1/") for n in names) == 40
+        assert sum(n.startswith("digit7/") for n in names) == 50
+        assert not any(n.startswith("digit0/") for n in names)
+        assert img.size == (28, 28) and img.mode == "L"
+        # the dataset is in use by nothing now: it can be deleted, and is gone
+        assert c.delete(f"/v1/datasets/{ds['id']}").status_code == 204
+        assert c.get(f"/v1/datasets/{ds['id']}").status_code == 404

@@ -1,0 +1,108 @@
+"""Job control over HTTP: cancel mid-training; kill the service mid-job, restart, resume once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .server import wait_for
+
+SLOW = {"epochs": 2000, "dim_h": 8, "n_z": 8, "batch_size": 32}
+
+
+def _job_processes(parent_pid: int) -> list[int]:
+    """Spawned children of the service (job processes and helpers)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent_pid and b"spawn_main" in cmdline:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _digits_id(client) -> str:
+    return next(d["id"] for d in client.get("/v1/datasets").json() if d["name"] == "digits")
+
+
+def test_cancel_stops_a_running_job_and_its_process(make_server):
+    srv = make_server().start()
+    with srv.client() as c:
+        job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits_id(c),
+                                       "params": SLOW}).json()
+        wait_for(c, job["id"], until=lambda j: (j["progress"].get("epoch") or 0) >= 1)
+        assert _job_processes(srv.process.pid), "the job runs in a child process"
+        t0 = time.monotonic()
+        first = c.post(f"/v1/jobs/{job['id']}/cancel")
+        assert first.status_code == 200 and first.json()["cancel_requested"]
+        done = wait_for(c, job["id"], timeout=30)
+        assert done["status"] == "cancelled" and time.monotonic() - t0 < 10
+        assert c.post(f"/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+        deadline = time.monotonic() + 5
+        while _job_processes(srv.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _job_processes(srv.process.pid) == []
+        assert c.get("/v1/models").json() == []  # a cancelled training leaves no model
+        assert c.get(f"/v1/jobs/{job['id']}/artifacts").json() == []
+
+
+def test_cancel_a_queued_job_never_runs_it(make_server):
+    srv = make_server().start()
+    with srv.client() as c:
+        ds = _digits_id(c)
+        running = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
+                                           "params": SLOW}).json()
+        queued = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
+                                          "params": {**SLOW, "random_state": 1}}).json()
+        r = c.post(f"/v1/jobs/{queued['id']}/cancel").json()
+        assert r["status"] == "cancelled" and r["attempts"] == 0
+        c.post(f"/v1/jobs/{running['id']}/cancel")
+        assert wait_for(c, running["id"], timeout=60)["status"] == "cancelled"
+        assert c.get(f"/v1/jobs/{queued['id']}").json()["attempts"] == 0
+
+
+def test_killed_service_resumes_the_job_from_its_checkpoint_exactly_once(make_server, tmp_path):
+    data = tmp_path / "store"
+    srv = make_server(data).start()
+    params = {"epochs": 40, "dim_h": 8, "n_z": 8, "batch_size": 32}
+    with srv.client() as c:
+        job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits_id(c),
+                                       "params": params}).json()
+        wait_for(c, job["id"], until=lambda j: (j["progress"].get("epoch") or 0) >= 3)
+    child = _job_processes(srv.process.pid)
+    srv.kill()
+    deadline = time.monotonic() + 10  # the job process dies with its parent
+    while any(Path(f"/proc/{p}").exists() for p in child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{p}/cmdline").exists() for p in child)
+
+    srv2 = make_server(data).start()
+    with srv2.client() as c:
+        done = wait_for(c, job["id"])
+        assert done["status"] == "succeeded", done
+        assert done["attempts"] == 2
+        assert done["result"]["resumed_from_epoch"] >= 3
+        assert done["result"]["epochs_run"] == 40
+        models = c.get("/v1/models").json()
+        assert [m["job_id"] for m in models] == [job["id"]]  # one model, not two
+        jobs = c.get("/v1/jobs").json()
+        assert [j["id"] for j in jobs] == [job["id"]]
+    assert not list(data.rglob("*.tmp-*"))
+
+
+def test_a_job_whose_process_keeps_dying_fails_worker_lost(make_server, tmp_path):
+    data = tmp_path / "store"
+    srv = make_server(data, max_attempts="1").start()
+    with srv.client() as c:
+        job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits_id(c),
+                                       "params": SLOW}).json()
+        wait_for(c, job["id"], until=lambda j: j["status"] == "running")
+    srv.kill()
+    srv2 = make_server(data, max_attempts="1").start()
+    with srv2.client() as c:
+        done = c.get(f"/v1/jobs/{job['id']}").json()
+        assert done["status"] == "failed" and done["error"]["code"] == "worker_lost"
+        assert "submit it again" in done["error"]["message"]

@@ -7,10 +7,11 @@ import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from ..db.tables import Job
 from ..errors import NotFound, responses
 from ..jobs import service
 from ..schemas import ArtifactPublic, JobCreate, JobPublic
@@ -25,6 +26,11 @@ def _job(job_id: str, tenant: str, store):
     if job is None:
         raise NotFound(f"job {job_id} not found", code="job_not_found")
     return job
+
+
+def owned_job(job_id: str, tenant: TenantDep, store: StoreDep) -> Job:
+    """The caller's job (a dependency: it answers 404 before a stream starts)."""
+    return _job(job_id, tenant, store)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
@@ -67,18 +73,18 @@ def cancel_job(job_id: str, request: Request, tenant: TenantDep,
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse,
             responses=responses(401, 404))
-async def job_events(job_id: str, request: Request, tenant: TenantDep,
+async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
                      store: StoreDep) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: ``progress`` whenever the job changes, then one ``end``."""
-    _job(job_id, tenant, store)
+    job_id = job.id
     poll = request.app.state.settings.poll_seconds
     last = None
     n = 0
     while True:
-        job = await asyncio.to_thread(store.get, job_id)
-        if job is None:
+        row = await asyncio.to_thread(store.get, job_id)
+        if row is None:
             return
-        public = JobPublic.of(job)
+        public = JobPublic.of(row)
         state = (public.status, public.progress.model_dump_json(), public.attempts)
         if state != last:
             n += 1

@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,14 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
     p.add_argument("--seed", type=int, default=0)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    add_commands: Callable[[argparse._SubParsersAction], None] | None = None,
+) -> argparse.ArgumentParser:
+    """The command line's parser; ``add_commands(subparsers)`` may add or extend commands.
+
+    The service's command line (``app.cli``) passes a hook that adds its
+    commands; the library itself knows nothing of them.
+    """
     parser = argparse.ArgumentParser(prog="deepclsmote", description=__doc__)
     parser.add_argument("--version", action="version", version=f"deepclsmote {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -172,11 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto")
     ev.add_argument("--out", required=True)
     ev.set_defaults(func=cmd_evaluate)
+    if add_commands is not None:
+        add_commands(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command; ``parser`` defaults to :func:`build_parser`'s."""
+    args = (parser or build_parser()).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

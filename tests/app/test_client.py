@@ -1,0 +1,249 @@
+"""app.client against the real service (tiny models on digits), and its own logic on fakes.
+
+The fakes (``httpx.MockTransport``) stand in for the service only where it
+cannot be made to misbehave: a corrupted download and a broken event stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+
+import httpx
+import numpy as np
+import pytest
+
+from app.client import ApiError, ChecksumMismatch, Client, parse_sse
+
+TINY = {"epochs": 2, "dim_h": 4, "n_z": 4}
+
+
+def three_classes(path, counts=(40, 15, 8)):
+    """An .npz of 8x8 grey images, classes 0, 1, 2 with the given counts."""
+    rng = np.random.default_rng(0)
+    images = np.concatenate([np.clip(rng.normal(50 + 70 * c, 25, (n, 8, 8)), 0, 255)
+                             for c, n in enumerate(counts)]).astype(np.uint8)
+    labels = np.repeat(np.arange(len(counts)), counts)
+    np.savez(path, images=images, labels=labels)
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def api(server):
+    with Client(server.url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def digits(api):
+    return next(d for d in api.datasets() if d["name"] == "digits")
+
+
+@pytest.fixture(scope="module")
+def trained(api, digits):
+    """A finished tiny train job on digits, and what ``wait`` reported on the way."""
+    seen: list[dict] = []
+    job = api.wait(api.train(digits["id"], **TINY)["id"], on_progress=seen.append,
+                   timeout=240)
+    return job, seen
+
+
+def test_health_and_ready(api):
+    assert api.health() == {"status": "ok"}
+    ready = api.ready()
+    assert ready["ready"] is True and ready["database"] == "ok"
+
+
+def test_upload_read_list_and_delete_a_dataset(api, tmp_path):
+    three_classes(tmp_path / "three.npz")
+    manifest = api.upload_dataset(tmp_path / "three.npz", name="three")
+    assert manifest["name"] == "three" and manifest["n_images"] == 63
+    assert manifest["image_shape"] == [8, 8]
+    assert [c["count"] for c in manifest["classes"]] == [40, 15, 8]
+    assert api.dataset(manifest["id"]) == manifest
+    assert manifest["id"] in {d["id"] for d in api.datasets()}
+    api.delete_dataset(manifest["id"])
+    with pytest.raises(ApiError) as info:
+        api.dataset(manifest["id"])
+    assert (info.value.status, info.value.code) == (404, "dataset_not_found")
+
+
+def test_error_answers_carry_status_code_and_message(api, digits):
+    with pytest.raises(ApiError) as info:
+        api.job("0" * 32)
+    assert (info.value.status, info.value.code) == (404, "job_not_found")
+    assert "0" * 32 in info.value.message
+    with pytest.raises(ApiError) as info:
+        api.train(digits["id"], epochs=0)
+    assert (info.value.status, info.value.code) == (422, "invalid_request")
+    assert "epochs" in info.value.message
+    with pytest.raises(ApiError) as info:
+        api.generate()  # neither a model nor a dataset
+    assert info.value.status == 422
+
+
+def test_train_waits_with_progress_until_it_succeeds(api, trained, digits):
+    job, seen = trained
+    assert job["status"] == "succeeded", job
+    assert seen and all(j["status"] in ("queued", "running") for j in seen)
+    assert any(j["progress"].get("stage") == "training" for j in seen)
+    model_id = job["result"]["model_id"]
+    assert api.model(model_id)["dataset_id"] == digits["id"]
+    assert model_id in {m["id"] for m in api.models(dataset_id=digits["id"])}
+
+
+def test_events_yield_progress_then_end(api, trained):
+    events = list(api.events(trained[0]["id"]))
+    assert [e["event"] for e in events[:-1]] == ["progress"] * (len(events) - 1)
+    assert events[-1]["event"] == "end" and len(events) >= 2
+    assert events[-1]["job"]["status"] == "succeeded"
+
+
+def test_samples_are_arrays_of_the_asked_classes(api, trained):
+    model_id = trained[0]["result"]["model_id"]
+    images, labels = api.samples(model_id, {"3": 4, "7": 2}, random_state=5)
+    assert images.shape == (6, 8, 8) and images.dtype == np.uint8
+    assert sorted(labels.tolist()) == ["3"] * 4 + ["7"] * 2
+    again, _ = api.samples(model_id, {"3": 4, "7": 2}, random_state=5)
+    np.testing.assert_array_equal(images, again)
+    with pytest.raises(ApiError) as info:
+        api.samples(model_id, {"cat": 1})
+    assert (info.value.status, info.value.code) == (422, "unknown_class")
+
+
+def test_generate_and_download_with_checked_checksums(api, trained, tmp_path):
+    model_id = trained[0]["result"]["model_id"]
+    job = api.wait(api.generate(model_id, sampling_strategy={"1": 6}, random_state=0)["id"],
+                   timeout=240)
+    assert job["status"] == "succeeded", job
+    listed = {a["name"]: a for a in api.artifacts(job["id"])}
+    assert {"samples.npz", "preview.png"} <= set(listed)
+    path = api.download(job["id"], "samples.npz", tmp_path)
+    assert path == tmp_path / "samples.npz"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == listed["samples.npz"]["sha256"]
+    with np.load(path) as data:
+        assert data["labels"].tolist() == ["1"] * 6
+    other = api.download(job["id"], "preview.png", tmp_path / "grid.png")
+    assert other.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png", "samples.npz"]
+    with pytest.raises(ApiError) as info:
+        api.download(job["id"], "missing.npz", tmp_path)
+    assert info.value.code == "artifact_not_found"
+
+
+def test_cancel_a_job(api, digits):
+    job = api.train(digits["id"], epochs=500, dim_h=4, n_z=4, random_state=1)
+    api.cancel(job["id"])
+    assert api.wait(job["id"], timeout=120)["status"] == "cancelled"
+    assert job["id"] in {j["id"] for j in api.jobs(status="cancelled", kind="train")}
+
+
+def test_upload_a_saved_model_as_folder_or_zip(api, tmp_path):
+    from deepclsmote import DeepCLSMOTE
+
+    images, labels = three_classes(tmp_path / "three.npz")
+    # Integer labels: the API names classes as strings, and the service maps them back.
+    DeepCLSMOTE(epochs=1, dim_h=4, n_z=4, device="cpu", random_state=0).fit(
+        images, labels).save(tmp_path / "model")
+    model = api.upload_model(tmp_path / "model")
+    assert model["dataset_id"] is None and model["image_shape"] == [8, 8]
+    assert [c["count"] for c in model["classes"]] == [40, 15, 8]
+    with zipfile.ZipFile(tmp_path / "model.zip", "w") as zf:
+        for name in ("config.json", "weights.pt"):
+            zf.write(tmp_path / "model" / name, f"model/{name}")
+    assert api.upload_model(tmp_path / "model.zip")["classes"] == model["classes"]
+    _, y = api.samples(model["id"], {"2": 3})
+    assert y.tolist() == ["2"] * 3
+    api.delete_model(model["id"])
+    with pytest.raises(ValueError, match="lacks"):
+        api.upload_model(tmp_path)
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(ApiError) as info:
+        api.upload_model(tmp_path / "junk.zip")
+    assert (info.value.status, info.value.code) == (422, "invalid_model")
+
+
+# --- the client's own logic, on fake answers -----------------------------------------
+def fake(handler) -> Client:
+    return Client("http://fake", transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("header", ["0" * 64, None])
+def test_a_corrupted_download_leaves_no_file(tmp_path, header):
+    body = b"the artifact's bytes"
+
+    def handler(request):
+        headers = {"X-Checksum-SHA256": header} if header else {}
+        return httpx.Response(200, content=body, headers=headers)
+
+    (tmp_path / "kept.npz").write_bytes(b"an earlier download")
+    with fake(handler) as api, pytest.raises(ChecksumMismatch) as info:
+        api.download("j", "kept.npz", tmp_path)
+    assert info.value.code == ("checksum_mismatch" if header else "checksum_missing")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.npz"]
+    assert (tmp_path / "kept.npz").read_bytes() == b"an earlier download"
+    with fake(handler) as api, pytest.raises(ValueError, match="plain file name"):
+        api.download("j", "../escape", tmp_path)
+
+
+def test_errors_without_a_json_body_fall_back_to_the_status():
+    with fake(lambda r: httpx.Response(502, text="Bad Gateway")) as api:
+        with pytest.raises(ApiError) as info:
+            api.datasets()
+    assert (info.value.status, info.value.code, info.value.message) == (
+        502, "http_502", "Bad Gateway")
+
+
+def job_state(status, epoch=None):
+    return {"id": "j", "kind": "train", "status": status,
+            "progress": {"stage": "training", "epoch": epoch, "epochs": 2}}
+
+
+def test_wait_polls_when_the_event_stream_breaks():
+    states = iter([job_state("running", 1), job_state("running", 1), job_state("running", 2),
+                   job_state("succeeded", 2)])
+
+    def handler(request):
+        if request.url.path.endswith("/events"):
+            raise httpx.ReadError("connection reset", request=request)
+        return httpx.Response(200, json=next(states))
+
+    seen: list[dict] = []
+    with fake(handler) as api:
+        api.poll_seconds = 0.01
+        job = api.wait("j", on_progress=seen.append)
+    assert job["status"] == "succeeded"
+    assert [j["progress"]["epoch"] for j in seen] == [1, 2]  # one call per change
+
+
+def test_wait_follows_events_and_times_out():
+    def stream(*states):
+        text = "".join(f"event: progress\ndata: {json.dumps(s)}\n\n" for s in states)
+        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+    def ends(request):
+        return stream(job_state("running", 1), job_state("succeeded", 2))
+
+    seen: list[dict] = []
+    with fake(ends) as api:
+        assert api.wait("j", on_progress=seen.append)["status"] == "succeeded"
+    assert [j["status"] for j in seen] == ["running"]
+
+    def never_ends(request):
+        if request.url.path.endswith("/events"):
+            return stream(job_state("running", 1))  # the stream ends without ``end``
+        return httpx.Response(200, json=job_state("running", 1))
+
+    with fake(never_ends) as api, pytest.raises(TimeoutError):
+        api.poll_seconds = 0.01
+        api.wait("j", timeout=0.2)
+
+
+def test_parse_sse_fields_comments_and_multiline_data():
+    lines = [": ping", "", "event: progress", "id: 1", 'data: {"a":', "data: 1}", "",
+             "retry: 10", "data: 2\r", "", "event: end", "data: 3"]
+    assert list(parse_sse(lines)) == [
+        {"event": "progress", "id": "1", "job": {"a": 1}},
+        {"event": "message", "id": "1", "job": 2},
+    ]  # the last event has no blank line after it: cut off, so dropped

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(0.2, gt=0, description="how often the scheduler looks for work")
     torch_threads: int = Field(0, ge=0, description="CPU threads of a job process; 0: torch's "
                                                    "default")
+    job_nice: int = Field(10, ge=0, le=19, description="scheduling niceness of job processes, "
+                                                     "so the API stays responsive")
     checkpoint_every: int = Field(5, ge=1, description="training checkpoint every N epochs")
 
     max_upload_bytes: int = Field(512 * MiB, ge=1)

@@ -151,6 +151,8 @@ class JobStore:
             values["result"] = result
         if error is not None:
             values["error_code"], values["error_message"] = error
+        if model is not None:
+            values["model_id"] = model.id  # a train job names the model it made
         with self.sessions() as s, s.begin():
             res = s.execute(self._owned(job_id, owner).values(**values))
             if res.rowcount != 1:  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..db.tables import Model
 from .service import library_version, model_id_for, train_fingerprint
+from .tools import strategy_for
 
 if TYPE_CHECKING:
     from .runner import JobContext
@@ -127,7 +128,8 @@ def generate(ctx: JobContext) -> Outcome:
                                device=ctx.settings.device)
     ctx.progress(stage="sampling", fraction=0.2)
     try:
-        X_new, y_new = sampler.sample(p["sampling_strategy"], random_state=p["random_state"])
+        X_new, y_new = sampler.sample(strategy_for(sampler, p["sampling_strategy"]),
+                                      random_state=p["random_state"])
     except ValueError as exc:  # the library names what is wrong with the request
         raise JobFailed("invalid_params", str(exc)) from exc
     y_new = y_new.astype(str)

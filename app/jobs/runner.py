@@ -108,6 +108,8 @@ def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
     """Entry point of the child process."""
     _die_with_parent(parent)
     settings = Settings.model_validate_json(settings_json)
+    if settings.job_nice:
+        os.nice(settings.job_nice)
     if settings.torch_threads:
         import torch
 

@@ -36,6 +36,14 @@ def _shape(spec) -> list[int]:  # noqa: ANN001
 _cache: dict[str, Any] = {}
 
 
+def strategy_for(model: Any, strategy: Any) -> Any:
+    """Class names (JSON keys are always strings) back to the model's own class values."""
+    if not isinstance(strategy, dict):
+        return strategy
+    by_name = {str(c): c for c in model.classes_.tolist()}
+    return {by_name.get(name, name): n for name, n in strategy.items()}
+
+
 def sample(model_dir: str, strategy: Any, random_state: int | None, device: str,
            limit: int) -> bytes:
     """Synthetic images of a model as ``.npz`` bytes (at most ``limit``)."""
@@ -45,14 +53,14 @@ def sample(model_dir: str, strategy: Any, random_state: int | None, device: str,
     if model is None:
         _cache.clear()  # one model in memory at a time
         model = _cache[model_dir] = deepclsmote.load(model_dir, device=device)
-    request = model._resolve_request(strategy)
+    request = model._resolve_request(strategy_for(model, strategy))
     total = sum(request.values())
     if total > limit:
         raise ValueError(f"{total} images asked for; synchronous sampling returns at most "
                          f"{limit}; submit a generate job for more")
     X, y = model.sample(request, random_state=random_state)
     buf = io.BytesIO()
-    np.savez_compressed(buf, images=X, labels=y.astype(str))
+    np.savez_compressed(buf, images=X, labels=y.astype(str))  # names, as the API shows them
     return buf.getvalue()
 
 

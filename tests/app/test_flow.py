@@ -46,6 +46,7 @@ def test_train_generate_sample_and_reuse_on_digits(server):
         assert job["status"] == "succeeded", job
         assert job["progress"]["epoch"] == 2 and set(job["progress"]["losses"]) >= {"recon"}
         model_id = job["result"]["model_id"]
+        assert job["model_id"] == model_id
         model = c.get(f"/v1/models/{model_id}").json()
         assert model["dataset_id"] == ds["id"] and model["params"]["epochs"] == 2
 

@@ -1,18 +1,22 @@
-# First version: the library and its command line on a CUDA PyTorch image.
-# The REST service (issue 4) will add its port, health check and data volume.
-# No Docker engine runs on the development machines: this file is kept right
-# by reading, not by building, until CI can build it.
+# The service (and the library's command line) on a CUDA PyTorch image, for GPU hosts.
+# No Docker engine runs on the development machines: this file is kept right by
+# reading, not by building. Run it with docker-compose.yml, or:
+#   docker run --gpus 1 -p 8000:8000 -v deepclsmote-data:/data \
+#       -e DEEPCLSMOTE_API_KEYS="me:<key>" deepclsmote
 FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 
 ENV PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1 \
-    MPLBACKEND=Agg
+    MPLBACKEND=Agg \
+    DEEPCLSMOTE_DATA_DIR=/data \
+    DEEPCLSMOTE_DEVICE=auto
 
-RUN useradd --create-home --uid 1000 app
+RUN useradd --create-home --uid 1000 app \
+ && mkdir /data && chown app:app /data
 WORKDIR /opt/deepclsmote
 
-# Dependencies first, so source edits do not reinstall them. torch is already
-# in the base image and satisfies the project's torch requirement.
+# torch and torchvision come with the base image and satisfy the project's
+# requirements, so pip adds only the rest.
 COPY pyproject.toml README.md ./
 COPY deepclsmote ./deepclsmote
 COPY app ./app
@@ -20,5 +24,11 @@ RUN pip install .
 
 USER app
 WORKDIR /home/app
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/v1/health', timeout=4).status != 200)"
+# Binding 0.0.0.0 needs API keys (DEEPCLSMOTE_API_KEYS): without them the
+# service refuses to start open to the network.
 ENTRYPOINT ["deepclsmote"]
-CMD ["--help"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -3,12 +3,15 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: serve demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+serve: $(STAMP)  ## the REST service on 127.0.0.1:8000, data in ./deepclsmote-data
+	$(VENV)/bin/deepclsmote serve
 
 demo: $(STAMP)  ## balance an imbalanced digits set; writes demo_out/grid.png
 	$(VENV)/bin/deepclsmote demo --out demo_out
@@ -17,11 +20,11 @@ test: $(STAMP)  ## the test suite (CPU, a few minutes)
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check deepclsmote tests bench
+	$(VENV)/bin/ruff check deepclsmote app tests bench
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)  ## training/generation throughput as JSON (see docs/benchmarks.md)
 	$(VENV)/bin/python bench/bench_training.py
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo_out deepclsmote-data .pytest_cache .mypy_cache .ruff_cache

@@ -168,6 +168,13 @@ def test_mnist_zip_upload_train_generate_as_png_zip(server):
         assert sum(n.startswith("digit7/") for n in names) == 50
         assert not any(n.startswith("digit0/") for n in names)
         assert img.size == (28, 28) and img.mode == "L"
+        metrics = c.get("/metrics").text
+        assert 'deepclsmote_jobs{kind="generate",status="succeeded"}' in metrics
+        assert "deepclsmote_queue_depth" in metrics
+        assert 'deepclsmote_job_duration_seconds_count{kind="train",status="succeeded"}' in metrics
+        uploaded = next(line for line in metrics.splitlines()
+                        if line.startswith("deepclsmote_upload_bytes_total"))
+        assert float(uploaded.split()[1]) >= len(blob)
         # the dataset is in use by nothing now: it can be deleted, and is gone
         assert c.delete(f"/v1/datasets/{ds['id']}").status_code == 204
         assert c.get(f"/v1/datasets/{ds['id']}").status_code == 404

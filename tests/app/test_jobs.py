@@ -106,3 +106,29 @@ def test_a_job_whose_process_keeps_dying_fails_worker_lost(make_server, tmp_path
         done = c.get(f"/v1/jobs/{job['id']}").json()
         assert done["status"] == "failed" and done["error"]["code"] == "worker_lost"
         assert "submit it again" in done["error"]["message"]
+
+
+def test_jobs_run_one_at_a_time_in_submission_order(make_server):
+    srv = make_server().start()
+    with srv.client() as c:
+        ds = _digits_id(c)
+        ids = [c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds, "params": {
+            "epochs": 1, "dim_h": 4, "n_z": 4, "random_state": i}}).json()["id"]
+            for i in range(3)]
+        done = [wait_for(c, i) for i in ids]
+    assert [d["status"] for d in done] == ["succeeded"] * 3
+    for a, b in zip(done, done[1:], strict=False):
+        assert a["started_at"] < b["started_at"] and a["finished_at"] <= b["started_at"]
+
+
+def test_start_removes_what_interrupted_writes_left(make_server, tmp_path):
+    data = tmp_path / "store"
+    artifacts = data / "jobs" / ("a" * 32) / "artifacts"
+    artifacts.mkdir(parents=True)
+    partial = artifacts / "samples.npz.tmp-1234abcd"
+    partial.write_bytes(b"half an archive")
+    (data / "uploads").mkdir()
+    upload = data / "uploads" / "0123.zip"
+    upload.write_bytes(b"half an upload")
+    make_server(data).start()
+    assert not partial.exists() and not upload.exists()

@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     max_queued_jobs_per_tenant: int = Field(100, ge=1)
     lease_seconds: float = Field(30.0, gt=0, description="a running job's lease without heartbeat")
     poll_seconds: float = Field(0.2, gt=0, description="how often the scheduler looks for work")
-    torch_threads: int = Field(0, ge=0, description="CPU threads of a job process; 0: torch's "
-                                                   "default")
+    torch_threads: int = Field(0, ge=0, description="CPU threads of a job process; 0: all "
+                                                   "cores but one, which the API keeps")
     job_nice: int = Field(10, ge=0, le=19, description="scheduling niceness of job processes, "
                                                      "so the API stays responsive")
     checkpoint_every: int = Field(5, ge=1, description="training checkpoint every N epochs")

@@ -31,10 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.app.server import LiveServer, wait_for  # noqa: E402 - the tests' real-server helper
 
 
-async def _client_loop(url: str, path: str, n: int, interval: float, out: list[float],
+async def _client_loop(index: int, url: str, path: str, n: int, interval: float,
+                       start: asyncio.Event, ready: list[int], out: list[float],
                        errors: list[str]):
     async with httpx.AsyncClient(base_url=url, timeout=30) as c:
-        await asyncio.sleep(interval * np.random.default_rng(len(out)).random())  # spread
+        await c.get(path)  # connect first: pollers keep their connection (not timed)
+        ready.append(1)
+        await start.wait()
+        await asyncio.sleep(interval * np.random.default_rng(index).random())  # spread phases
         for _ in range(n):
             if interval:
                 await asyncio.sleep(interval)
@@ -51,9 +55,14 @@ async def _client_loop(url: str, path: str, n: int, interval: float, out: list[f
 async def _latency(url: str, path: str, clients: int, requests: int, interval: float) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
+    start, ready = asyncio.Event(), []
+    tasks = [asyncio.create_task(_client_loop(i, url, path, requests, interval, start, ready,
+                                              latencies, errors)) for i in range(clients)]
+    while len(ready) < clients:
+        await asyncio.sleep(0.05)
     t0 = time.perf_counter()
-    await asyncio.gather(*(_client_loop(url, path, requests, interval, latencies, errors)
-                           for _ in range(clients)))
+    start.set()
+    await asyncio.gather(*tasks)
     wall = time.perf_counter() - t0
     ms = np.array(latencies) * 1000
     return {"requests": len(ms), "errors": len(errors), "seconds": round(wall, 2),
@@ -120,12 +129,15 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.5,
                         help="seconds between two requests of a client (paced run)")
     parser.add_argument("--epochs", type=int, default=2000, help="of the background training")
+    parser.add_argument("--job-threads", type=int, default=0,
+                        help="torch threads of the training job (0: the service's default)")
     parser.add_argument("--upload-mb", type=float, default=100.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        srv = LiveServer(Path(tmp), torch_threads="0",
+        srv = LiveServer(Path(tmp), torch_threads=str(args.job_threads),
+                         checkpoint_every="5",
                          max_upload_bytes=str(int(args.upload_mb * 1.2e6) + 10_000_000)).start()
         try:
             latency = bench_latency(srv, args.clients, args.requests, args.interval,
@@ -136,7 +148,7 @@ def main() -> int:
     result = {"machine": f"{platform.processor() or platform.machine()}, "
                          f"{os.cpu_count()} CPUs", "python": platform.python_version(),
               "clients": args.clients, "requests_per_client": args.requests,
-              "interval_s": args.interval,
+              "interval_s": args.interval, "job_threads": args.job_threads,
               "status_latency": latency, "upload_ingest": ingest}
     text = json.dumps(result, indent=1)
     print(text)

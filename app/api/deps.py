@@ -1,4 +1,8 @@
-"""Typed dependencies: the service's parts and the caller's tenant."""
+"""Typed dependencies: the service's parts and the caller's tenant.
+
+They do no I/O, so they are ``async``: FastAPI runs them on the event loop
+instead of sending each to the thread pool (a hop per dependency per request).
+"""
 
 from __future__ import annotations
 
@@ -20,23 +24,23 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                         description="a key from DEEPCLSMOTE_API_KEYS")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> JobStore:
+async def get_store(request: Request) -> JobStore:
     return request.app.state.store
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     return request.app.state.storage
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
@@ -54,7 +58,7 @@ def tenant_of(key: str | None, settings: Settings) -> str | None:
     return found
 
 
-def get_tenant(request: Request, key: Annotated[str | None, Security(_api_key)]) -> str:
+async def get_tenant(request: Request, key: Annotated[str | None, Security(_api_key)]) -> str:
     tenant = tenant_of(key, request.app.state.settings)
     if tenant is None:
         raise Unauthorized("missing API key (send it as X-API-Key)" if not key

@@ -110,10 +110,9 @@ def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
     settings = Settings.model_validate_json(settings_json)
     if settings.job_nice:
         os.nice(settings.job_nice)
-    if settings.torch_threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(settings.torch_threads)
+    torch.set_num_threads(settings.torch_threads or max(1, (os.cpu_count() or 2) - 1))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s job {job_id[:8]} "
                                                    "%(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.sqlalchemy_url)

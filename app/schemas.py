@@ -118,6 +118,9 @@ class EvaluateParams(_Params):
                                                                 min_length=1, max_length=10)
     profile: Literal["smoke", "cpu", "paper"] = "cpu"
     augment: Literal["both", "on", "off"] = "on"
+    imbalance: Literal["dataset", "paper"] = Field(
+        "dataset", description="keep the dataset's own class counts (scaled to the profile's "
+                               "pool), or impose the papers' profile")
 
 
 class TrainJobCreate(BaseModel):

@@ -183,8 +183,9 @@ def evaluate(ctx: JobContext) -> Outcome:
     data = ImageDataset(images, labels.astype(np.int64), names, name=name)
     augment = {"both": [False, True], "on": [True], "off": [False]}[p["augment"]]
     try:
+        counts = data.counts().tolist() if p.get("imbalance", "dataset") == "dataset" else None
         cfg = ExperimentConfig(dataset=name, methods=p["methods"], folds=p["folds"],
-                               seeds=p["seeds"], profile=p["profile"],
+                               seeds=p["seeds"], profile=p["profile"], counts=counts,
                                augmentations=augment, device=ctx.settings.device)
     except ValueError as exc:
         raise JobFailed("invalid_params", str(exc)) from exc

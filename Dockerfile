@@ -16,11 +16,12 @@ RUN useradd --create-home --uid 1000 app \
 WORKDIR /opt/deepclsmote
 
 # torch and torchvision come with the base image and satisfy the project's
-# requirements, so pip adds only the rest.
+# requirements, so pip adds only the rest ([scale]: Celery, Redis and
+# PostgreSQL clients, for the same image as a scaled-out API node or worker).
 COPY pyproject.toml README.md ./
 COPY deepclsmote ./deepclsmote
 COPY app ./app
-RUN pip install .
+RUN pip install '.[scale]'
 
 USER app
 WORKDIR /home/app

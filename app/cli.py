@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import ipaddress
 import json
 import os
 import sys
@@ -22,6 +21,7 @@ import httpx
 from deepclsmote.cli import build_parser
 from deepclsmote.cli import main as library_main
 
+from . import cli_server as server_commands
 from .client import DEFAULT_URL, TERMINAL, ApiError, Client
 
 Command = Callable[[argparse.Namespace], int]
@@ -345,33 +345,6 @@ def cmd_evaluate_remote(args: argparse.Namespace, api: Client) -> int:
     return _submitted(api, api.evaluate(args.dataset_id, **params), args)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .config import Settings
-    from .main import create_app
-
-    overrides = {"host": args.host, "port": args.port, "data_dir": args.data_dir,
-                 "device": args.device}
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    if settings.open_mode and not _is_loopback(settings.host):
-        _error(f"refusing to listen on {settings.host} without API keys: anyone who can "
-               f"reach it could use the service. Set DEEPCLSMOTE_API_KEYS "
-               f"('tenant:key,...') or listen on 127.0.0.1")
-        return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
-    return 0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 # --- the parser ------------------------------------------------------------------
 def _service_options(p: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
     p.add_argument("--server", default=os.environ.get("DEEPCLSMOTE_SERVER", DEFAULT_URL),
@@ -392,13 +365,7 @@ def _wait_options(p: argparse.ArgumentParser, *, download: bool = True) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """The service's commands, added to the library's parser (see ``build_parser``)."""
-    serve = sub.add_parser("serve", help="run the HTTP service (API and job scheduler)")
-    serve.add_argument("--host", help="default: $DEEPCLSMOTE_HOST or 127.0.0.1; another "
-                                      "address needs DEEPCLSMOTE_API_KEYS")
-    serve.add_argument("--port", type=int, help="default: $DEEPCLSMOTE_PORT or 8000")
-    serve.add_argument("--data-dir", help="default: $DEEPCLSMOTE_DATA_DIR or deepclsmote-data")
-    serve.add_argument("--device", help="jobs' torch device: auto, cpu, cuda, cuda:1")
-    serve.set_defaults(func=cmd_serve)
+    server_commands.add_commands(sub)
 
     def command(name: str, func: Command, text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)

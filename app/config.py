@@ -25,6 +25,16 @@ class Settings(BaseSettings):
                            description="datasets, models, artifacts and the SQLite file")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite in data_dir (WAL mode)")
+    broker_url: str | None = Field(
+        None, description="Celery broker (redis://..., amqp://...): jobs go to workers "
+                          "(deepclsmote worker) instead of this process")
+    queue: str = Field("deepclsmote", description="the broker queue of the jobs")
+    visibility_timeout: int = Field(
+        7 * 24 * 3600, ge=60, description="seconds before the broker redelivers an unacknowledged "
+                                          "job message; longer than the longest job")
+    requeue_after: float = Field(
+        10.0, gt=0, description="a queued job with no message in the queue for this long is "
+                                "enqueued again (a broker restart lost it)")
     device: str = Field("auto", description="torch device of the jobs: auto, cpu, cuda, cuda:1")
     api_keys: str = Field(
         "", description="comma-separated 'tenant:key' or 'tenant:sha256:<hex of the key>'; "

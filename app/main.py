@@ -12,7 +12,8 @@ from .api import datasets, health, jobs, models
 from .api.deps import OPEN_TENANT
 from .config import Settings
 from .db.catalog import Catalog
-from .db.session import create_schema, make_engine, session_factory
+from .db.migrate import ensure_schema
+from .db.session import make_engine, session_factory
 from .db.store import JobStore
 from .errors import install_handlers
 from .jobs.helper import HelperProcess
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for path in storage.clean():
             logger.info("removed an interrupted write: %s", path)
         engine = make_engine(settings.sqlalchemy_url)
-        create_schema(engine)
+        ensure_schema(engine)
         sessions = session_factory(engine)
         store, catalog = JobStore(engine, sessions), Catalog(sessions)
         tenants = sorted(set(settings.key_hashes.values())) or [OPEN_TENANT]
@@ -45,7 +46,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.open_mode:
             logger.warning("no API keys configured (DEEPCLSMOTE_API_KEYS): the service is "
                            "open to anyone who can reach it")
-        scheduler = Scheduler(settings, store, storage)
+        if settings.broker_url:  # scale-out: workers run the jobs; this node enqueues
+            from .jobs.distributed import Dispatcher
+
+            dispatcher = Dispatcher(settings, store)
+            scheduler = Scheduler(settings, store, storage, reconcile=dispatcher.reconcile)
+            app.state.dispatch = lambda job_id: dispatcher.enqueue([job_id])
+        else:
+            scheduler = Scheduler(settings, store, storage)
+            app.state.dispatch = lambda job_id: scheduler.wake()
         helper = HelperProcess(settings)
         app.state.settings, app.state.storage = settings, storage
         app.state.store, app.state.catalog = store, catalog

@@ -40,7 +40,8 @@ def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: R
                catalog: CatalogDep) -> JobPublic:
     """Queue a train, generate or evaluate job; poll ``Location`` or stream its events."""
     job = service.submit(body, tenant=tenant, settings=settings, store=store, catalog=catalog)
-    request.app.state.scheduler.wake()
+    if job.status == "queued":
+        request.app.state.dispatch(job.id)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobPublic.of(job)
 

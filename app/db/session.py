@@ -5,8 +5,6 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from .tables import Base
-
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, a 30 s busy timeout and foreign keys."""
@@ -26,13 +24,8 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables (migrations arrive with the scale-out work)."""
-    Base.metadata.create_all(engine)
-
-
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["create_schema", "make_engine", "session_factory"]
+__all__ = ["make_engine", "session_factory"]

@@ -115,6 +115,41 @@ class JobStore:
         with self.sessions() as s, s.begin():
             return s.scalars(stmt).first()
 
+    def claim_job(self, job_id: str, owner: str, lease_seconds: float) -> Job | None:
+        """Atomically take this queued job (a worker's message names it), or ``None``."""
+        now = time.time()
+        stmt = (update(Job)
+                .where(Job.id == job_id, Job.status == S.QUEUED)
+                .values(status=S.RUNNING, lease_owner=owner, lease_expires_at=now + lease_seconds,
+                        attempts=Job.attempts + 1, updated_at=now,
+                        started_at=func.coalesce(Job.started_at, now))
+                .returning(Job)
+                .execution_options(synchronize_session=False))
+        with self.sessions() as s, s.begin():
+            return s.scalars(stmt).first()
+
+    def mark_enqueued(self, job_ids: list[str]) -> None:
+        """Record that a message naming each job was sent to the broker."""
+        if job_ids:
+            with self.sessions() as s, s.begin():
+                s.execute(update(Job).where(Job.id.in_(job_ids), Job.status == S.QUEUED)
+                          .values(enqueued_at=time.time())
+                          .execution_options(synchronize_session=False))
+
+    def queued_since(self, older_than: float) -> list[str]:
+        """Queued jobs last enqueued (or submitted) more than ``older_than`` seconds ago."""
+        limit = time.time() - older_than
+        q = (select(Job.id).where(Job.status == S.QUEUED,
+                                  func.coalesce(Job.enqueued_at, Job.created_at) < limit)
+             .order_by(Job.created_at, Job.id))
+        with self.sessions() as s:
+            return list(s.scalars(q))
+
+    def count_queued(self) -> int:
+        with self.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(Job)
+                                .where(Job.status == S.QUEUED)) or 0)
+
     def _owned(self, job_id: str, owner: str):
         return update(Job).where(Job.id == job_id, Job.lease_owner == owner,
                                  Job.status == S.RUNNING).execution_options(

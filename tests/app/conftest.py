@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
 from .server import LiveServer
@@ -28,3 +31,52 @@ def make_server(tmp_path):
     yield make
     for srv in started:
         srv.stop()
+
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379"
+
+
+def _unreachable(what: str) -> None:
+    """Skip where the machine lacks the server; fail in CI, which must provide it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is not reachable; .ci/run starts it", pytrace=False)
+    pytest.skip(f"{what} is not reachable (scale-out tests need it)")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"deepclsmote_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: not here
+        _unreachable(f"PostgreSQL at 127.0.0.1:5432 ({type(exc).__name__})")
+    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis database number of its own (emptied before and after)."""
+    import redis
+
+    client = redis.Redis.from_url(f"{REDIS}/0")
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unreachable(f"Redis at 127.0.0.1:6379 ({type(exc).__name__})")
+    db = 1 + os.getpid() % 14
+    url = f"{REDIS}/{db}"
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError:
+        pass

@@ -1,0 +1,121 @@
+"""Scale-out: jobs go through a Celery broker to GPU workers. Imported only with a broker URL.
+
+The SQL job table stays the source of truth. A message carries only the
+job's id; a worker claims the row atomically (so a duplicate message runs
+nothing), runs the job in a child process through the same
+:class:`~app.jobs.supervisor.JobRun` as the embedded mode, heartbeats its
+lease and honours the cancel flag. The API node never reads Celery's result
+backend (there is none): it answers from the table. If a worker dies, its
+lease expires, the job is queued again (``JobStore.recover``) and
+:meth:`Dispatcher.reconcile` sends a new message, so another worker resumes
+it from its checkpoint; after a broker restart the same reconciliation
+re-sends every queued job whose message was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache
+
+from celery import Celery
+
+from ..config import Settings
+from ..db.session import make_engine, session_factory
+from ..db.store import JobStore
+from ..storage import Storage
+
+logger = logging.getLogger(__name__)
+TASK = "deepclsmote.run_job"
+
+
+def make_celery(settings: Settings) -> Celery:
+    """The Celery app of the service and its workers (no result backend)."""
+    app = Celery("deepclsmote", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=settings.queue,
+        task_acks_late=True,                  # a job's message is acknowledged when it ends...
+        task_reject_on_worker_lost=True,      # ...and given back if its worker dies
+        worker_prefetch_multiplier=1,         # a worker holds one job at a time
+        task_ignore_result=True,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        task_serializer="json", accept_content=["json"],
+    )
+    app.task(name=TASK, ignore_result=True)(_task)
+    return app
+
+
+@cache
+def _worker_parts(settings_json: str) -> tuple[Settings, JobStore, Storage]:
+    settings = Settings.model_validate_json(settings_json)
+    engine = make_engine(settings.sqlalchemy_url)
+    return settings, JobStore(engine, session_factory(engine)), Storage(settings.data_dir)
+
+
+def _task(job_id: str) -> None:
+    """A worker's task: claim the row, run the job in a child process, watch it to the end."""
+    from .scheduler import node_name
+    from .supervisor import JobRun
+
+    settings, store, storage = _worker_parts(os.environ["DEEPCLSMOTE_WORKER_SETTINGS"])
+    owner = f"worker:{node_name()}"
+    job = store.claim_job(job_id, owner, settings.lease_seconds)
+    if job is None:  # already running elsewhere, finished, cancelled, or unknown
+        logger.info("job %s: nothing to run (not queued)", job_id)
+        return
+    ended = JobRun(job_id, owner, settings, store, storage).start().wait()
+    logger.info("job %s: %s", job_id, ended)
+
+
+class Dispatcher:
+    """The API node's side: enqueue submitted jobs; re-send the ones whose message is lost."""
+
+    def __init__(self, settings: Settings, store: JobStore):
+        self.settings, self.store = settings, store
+        self.celery = make_celery(settings)
+
+    def enqueue(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            self.celery.send_task(TASK, args=[job_id], queue=self.settings.queue)
+        self.store.mark_enqueued(job_ids)
+
+    def messages_waiting(self) -> int:
+        with self.celery.connection_for_write() as conn:
+            return conn.default_channel.queue_declare(queue=self.settings.queue,
+                                                      passive=True).message_count
+
+    def reconcile(self) -> None:
+        """Queued rows older than ``requeue_after`` beyond the messages waiting: send again.
+
+        A duplicate message is harmless (the claim is atomic); a lost one would
+        leave a job queued for ever.
+        """
+        stale = self.store.queued_since(self.settings.requeue_after)
+        if not stale:
+            return
+        try:
+            waiting = self.messages_waiting()
+        except Exception as exc:  # noqa: BLE001 - a broker being restarted: retry next tick
+            logger.warning("broker unreachable (%s); will retry", exc)
+            return
+        if len(stale) > waiting:
+            logger.warning("%d queued jobs but %d messages: enqueuing them again",
+                           len(stale), waiting)
+            self.enqueue(stale)
+
+
+def run_worker(settings: Settings, *, gpu: int | None, name: str | None = None) -> None:
+    """``deepclsmote worker``: one Celery worker, one job at a time, pinned to one GPU."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    os.environ["DEEPCLSMOTE_WORKER_SETTINGS"] = settings.model_dump_json()
+    app = make_celery(settings)
+    worker = app.Worker(pool="solo", concurrency=1, queues=[settings.queue],
+                        hostname=name or f"gpu{gpu if gpu is not None else 'cpu'}@%h",
+                        loglevel="INFO", without_gossip=True, without_mingle=True)
+    worker.start()
+
+
+__all__ = ["Dispatcher", "make_celery", "run_worker"]

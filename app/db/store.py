@@ -221,7 +221,8 @@ class JobStore:
         return job.status
 
     def recover(self, *, expired_only: bool) -> dict[str, str]:
-        """Running jobs nobody holds any more (all of them at an embedded start)."""
+        """Running jobs nobody holds any more: those whose lease expired (a runner that
+        died), or all of them (an embedded service starting: its runners died with it)."""
         now = time.time()
         q = select(Job).where(Job.status == S.RUNNING)
         if expired_only:
@@ -229,7 +230,9 @@ class JobStore:
         out = {}
         with self.sessions() as s, s.begin():
             for job in s.scalars(q.with_for_update(skip_locked=True) if self._postgres else q):
-                out[job.id] = self._release_row(job, "the service restarted")
+                out[job.id] = self._release_row(
+                    job, "its runner stopped renewing the lease" if expired_only
+                    else "the service restarted")
         return out
 
     def request_cancel(self, job_id: str, *, tenant: str) -> Job | None:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from functools import cache
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from ..config import Settings
 from ..db.session import make_engine, session_factory
@@ -43,7 +45,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options={"visibility_timeout": settings.visibility_timeout},
         task_serializer="json", accept_content=["json"],
     )
-    app.task(name=TASK, ignore_result=True)(_task)
+    app.task(name=TASK, ignore_result=True, bind=True)(_task)
     return app
 
 
@@ -54,13 +56,12 @@ def _worker_parts(settings_json: str) -> tuple[Settings, JobStore, Storage]:
     return settings, JobStore(engine, session_factory(engine)), Storage(settings.data_dir)
 
 
-def _task(job_id: str) -> None:
+def _task(task, job_id: str) -> None:  # noqa: ANN001 (Celery's bound task)
     """A worker's task: claim the row, run the job in a child process, watch it to the end."""
-    from .scheduler import node_name
     from .supervisor import JobRun
 
     settings, store, storage = _worker_parts(os.environ["DEEPCLSMOTE_WORKER_SETTINGS"])
-    owner = f"worker:{node_name()}"
+    owner = f"{task.request.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     job = store.claim_job(job_id, owner, settings.lease_seconds)
     if job is None:  # already running elsewhere, finished, cancelled, or unknown
         logger.info("job %s: nothing to run (not queued)", job_id)
@@ -82,9 +83,11 @@ class Dispatcher:
         self.store.mark_enqueued(job_ids)
 
     def messages_waiting(self) -> int:
+        """Messages in the queue (declared as the workers declare it, so it exists)."""
+        name = self.settings.queue
         with self.celery.connection_for_write() as conn:
-            return conn.default_channel.queue_declare(queue=self.settings.queue,
-                                                      passive=True).message_count
+            queue = Queue(name, Exchange(name), routing_key=name)(conn.default_channel)
+            return int(queue.queue_declare()[1])
 
     def reconcile(self) -> None:
         """Queued rows older than ``requeue_after`` beyond the messages waiting: send again.

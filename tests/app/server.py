@@ -83,3 +83,48 @@ def wait_for(client: httpx.Client, job_id: str, statuses=("succeeded", "failed",
             return job
         time.sleep(0.2)
     raise TimeoutError(f"job {job_id} still {job['status']}: {job}")
+
+
+class LiveWorker:
+    """``deepclsmote worker`` (a Celery worker) in a subprocess; killable like a crash."""
+
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str]):
+        self.name = name
+        self.env = env
+        self.log = Path(log_dir) / f"worker-{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90.0) -> LiveWorker:
+        log = open(self.log, "ab")  # noqa: SIM115 - the process owns it
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", "--name", f"{self.name}@test"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker {self.name} exited: {self.log.read_text()[-3000:]}")
+            if b" ready." in self.log.read_bytes():
+                return self
+            time.sleep(0.2)
+        raise TimeoutError(f"worker {self.name} did not start: {self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    stop = kill  # a test's workers have nothing to finish
+
+
+def children(pid: int) -> list[int]:
+    """Spawned children (job processes) of a process."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            out.append(int(stat.parent.name))
+    return out

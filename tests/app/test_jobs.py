@@ -5,23 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .server import wait_for
+from .server import children, wait_for
 
 SLOW = {"epochs": 2000, "dim_h": 8, "n_z": 8, "batch_size": 32}
-
-
-def _job_processes(parent_pid: int) -> list[int]:
-    """Spawned children of the service (job processes and helpers)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(fields[1]) == parent_pid and b"spawn_main" in cmdline:
-            out.append(int(stat.parent.name))
-    return out
 
 
 def _digits_id(client) -> str:
@@ -34,7 +20,7 @@ def test_cancel_stops_a_running_job_and_its_process(make_server):
         job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits_id(c),
                                        "params": SLOW}).json()
         wait_for(c, job["id"], until=lambda j: (j["progress"].get("epoch") or 0) >= 1)
-        assert _job_processes(srv.process.pid), "the job runs in a child process"
+        assert children(srv.process.pid), "the job runs in a child process"
         t0 = time.monotonic()
         first = c.post(f"/v1/jobs/{job['id']}/cancel")
         assert first.status_code == 200 and first.json()["cancel_requested"]
@@ -42,9 +28,9 @@ def test_cancel_stops_a_running_job_and_its_process(make_server):
         assert done["status"] == "cancelled" and time.monotonic() - t0 < 10
         assert c.post(f"/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
         deadline = time.monotonic() + 5
-        while _job_processes(srv.process.pid) and time.monotonic() < deadline:
+        while children(srv.process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _job_processes(srv.process.pid) == []
+        assert children(srv.process.pid) == []
         assert c.get("/v1/models").json() == []  # a cancelled training leaves no model
         assert c.get(f"/v1/jobs/{job['id']}/artifacts").json() == []
 
@@ -72,7 +58,7 @@ def test_killed_service_resumes_the_job_from_its_checkpoint_exactly_once(make_se
         job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits_id(c),
                                        "params": params}).json()
         wait_for(c, job["id"], until=lambda j: (j["progress"].get("epoch") or 0) >= 3)
-    child = _job_processes(srv.process.pid)
+    child = children(srv.process.pid)
     srv.kill()
     deadline = time.monotonic() + 10  # the job process dies with its parent
     while any(Path(f"/proc/{p}").exists() for p in child) and time.monotonic() < deadline:

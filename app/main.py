@@ -21,7 +21,7 @@ from .jobs.scheduler import Scheduler
 from .limits import BodyLimit
 from .metrics import Metrics
 from .service_info import VERSION
-from .storage import Storage
+from .storage import open_storage
 from .uploads import seed_builtin
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        storage = Storage(settings.data_dir)
+        storage = open_storage(settings.data_dir)
         storage.prepare()
         for path in storage.clean():
             logger.info("removed an interrupted write: %s", path)

@@ -11,6 +11,12 @@ Layout under the data directory (the same on every host that mounts it)::
 Every file appears complete or not at all: it is written to a temporary name
 in the same folder, flushed to disk, and renamed. Names of temporary files
 contain ``.tmp-``; :meth:`Storage.clean` removes any a crash left behind.
+
+Jobs and routes reach files only through :class:`Storage`'s methods, and the
+service builds its storage in one place, :func:`open_storage`: a scaled-out
+service mounts the same root on every host, and an object store would be a
+second class with these methods (staging files in a local cache where the
+library needs a path), chosen there, without touching jobs or routes.
 """
 
 from __future__ import annotations
@@ -163,10 +169,15 @@ class Storage:
         shutil.rmtree(self.root / "jobs" / _checked_id(job_id), ignore_errors=True)
 
 
+def open_storage(data_dir: Path) -> Storage:
+    """The service's storage (the one place that chooses the backend)."""
+    return Storage(data_dir)
+
+
 def _checked_id(value: str) -> str:
     if not _ID.match(value):
         raise ValueError(f"not an id: {value!r}")
     return value
 
 
-__all__ = ["Storage", "atomic_write", "content_type", "file_sha256"]
+__all__ = ["Storage", "atomic_write", "content_type", "file_sha256", "open_storage"]

@@ -25,7 +25,7 @@ from kombu import Exchange, Queue
 from ..config import Settings
 from ..db.session import make_engine, session_factory
 from ..db.store import JobStore
-from ..storage import Storage
+from ..storage import Storage, open_storage
 
 logger = logging.getLogger(__name__)
 TASK = "deepclsmote.run_job"
@@ -53,7 +53,7 @@ def make_celery(settings: Settings) -> Celery:
 def _worker_parts(settings_json: str) -> tuple[Settings, JobStore, Storage]:
     settings = Settings.model_validate_json(settings_json)
     engine = make_engine(settings.sqlalchemy_url)
-    return settings, JobStore(engine, session_factory(engine)), Storage(settings.data_dir)
+    return settings, JobStore(engine, session_factory(engine)), open_storage(settings.data_dir)
 
 
 def _task(task, job_id: str) -> None:  # noqa: ANN001 (Celery's bound task)

@@ -25,7 +25,7 @@ from ..db.catalog import Catalog
 from ..db.session import make_engine, session_factory
 from ..db.store import JobStore
 from ..db.tables import Dataset, Job, Model
-from ..storage import Storage, atomic_write
+from ..storage import Storage, atomic_write, open_storage
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
                                                    "%(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.sqlalchemy_url)
     sessions = session_factory(engine)
-    store, storage = JobStore(engine, sessions), Storage(settings.data_dir)
+    store, storage = JobStore(engine, sessions), open_storage(settings.data_dir)
     job = store.get(job_id)
     if job is None or job.lease_owner != owner:
         os._exit(LOST_LEASE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -44,9 +45,9 @@ def _unreachable(what: str) -> None:
     pytest.skip(f"{what} is not reachable (scale-out tests need it)")
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextlib.contextmanager
+def pg_database():
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
     import sqlalchemy as sa
 
     name = f"deepclsmote_test_{uuid.uuid4().hex[:12]}"
@@ -56,27 +57,41 @@ def postgres_url():
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means: not here
         _unreachable(f"PostgreSQL at 127.0.0.1:5432 ({type(exc).__name__})")
-    yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def redis_database():
+    """A Redis database number of its own (emptied before and after)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(f"{REDIS}/0").ping()
+    except redis.RedisError as exc:
+        _unreachable(f"Redis at 127.0.0.1:6379 ({type(exc).__name__})")
+    url = f"{REDIS}/{1 + os.getpid() % 14}"
+    redis.Redis.from_url(url).flushdb()
+    try:
+        yield url
+    finally:
+        try:
+            redis.Redis.from_url(url).flushdb()
+        except redis.RedisError:
+            pass
+
+
+@pytest.fixture
+def postgres_url():
+    with pg_database() as url:
+        yield url
 
 
 @pytest.fixture
 def redis_url():
-    """A Redis database number of its own (emptied before and after)."""
-    import redis
-
-    client = redis.Redis.from_url(f"{REDIS}/0")
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        _unreachable(f"Redis at 127.0.0.1:6379 ({type(exc).__name__})")
-    db = 1 + os.getpid() % 14
-    url = f"{REDIS}/{db}"
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    try:
-        redis.Redis.from_url(url).flushdb()
-    except redis.RedisError:
-        pass
+    with redis_database() as url:
+        yield url

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -128,3 +129,42 @@ def children(pid: int) -> list[int]:
         if ppid == pid and b"spawn_main" in cmdline:
             out.append(int(stat.parent.name))
     return out
+
+
+class Cluster:
+    """An API node and workers sharing a database, a broker queue and a storage root."""
+
+    def __init__(self, root: Path, database_url: str, broker_url: str):
+        self.root = root
+        self.settings = {"database_url": database_url, "broker_url": broker_url,
+                         "queue": f"test-{uuid.uuid4().hex[:8]}", "lease_seconds": "4",
+                         "requeue_after": "2"}
+        from app.db.migrate import upgrade
+        from app.db.session import make_engine
+
+        engine = make_engine(database_url)
+        upgrade(engine)
+        engine.dispose()
+        self.api = LiveServer(root / "store", **self.settings)
+        self.workers: dict[str, LiveWorker] = {}
+
+    def start(self, n_workers: int) -> Cluster:
+        self.api.start()
+        for i in range(n_workers):
+            self.add_worker(f"w{i}")
+        return self
+
+    def add_worker(self, name: str) -> LiveWorker:
+        worker = LiveWorker(name, self.root, self.api.env).start()
+        self.workers[name] = worker
+        return worker
+
+    def stop(self) -> None:
+        for w in self.workers.values():
+            w.stop()
+        self.api.stop()
+
+    def busy(self) -> dict[str, list[int]]:
+        """Workers running a job process right now."""
+        return {name: kids for name, w in self.workers.items()
+                if w.process and (kids := children(w.process.pid))}

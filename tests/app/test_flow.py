@@ -1,4 +1,8 @@
-"""The whole flow over HTTP against the real service: digits and MNIST from ../shared/data."""
+"""The whole flow over HTTP against the real service: digits and MNIST from ../shared/data.
+
+Every test here runs twice: on the embedded default (SQLite, the service's own
+job processes) and scaled out (PostgreSQL, Redis and two Celery workers).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,23 @@ import pytest
 from PIL import Image
 
 from ..conftest import SHARED_DATA, missing_data
-from .server import wait_for
+from .conftest import pg_database, redis_database
+from .server import Cluster, LiveServer, wait_for
 
 TINY = {"epochs": 2, "dim_h": 4, "n_z": 4, "batch_size": 64}
+
+
+@pytest.fixture(scope="module", params=["embedded", "scaleout"])
+def server(request, tmp_path_factory):
+    if request.param == "embedded":
+        srv = LiveServer(tmp_path_factory.mktemp("service")).start()
+        yield srv
+        srv.stop()
+        return
+    with pg_database() as url, redis_database() as broker:
+        cluster = Cluster(tmp_path_factory.mktemp("cluster"), url, broker).start(2)
+        yield cluster.api
+        cluster.stop()
 
 
 def _digits(client) -> dict:

@@ -10,54 +10,14 @@ import io
 import os
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from app.db.migrate import upgrade
-from app.db.session import make_engine
-
-from .server import LiveServer, LiveWorker, children, wait_for
+from .server import Cluster, wait_for
 
 TINY = {"epochs": 2, "dim_h": 4, "n_z": 4, "batch_size": 64}
-
-
-class Cluster:
-    """An API node and workers sharing a database, a broker queue and a storage root."""
-
-    def __init__(self, root: Path, database_url: str, broker_url: str):
-        self.root = root
-        self.settings = {"database_url": database_url, "broker_url": broker_url,
-                         "queue": f"test-{uuid.uuid4().hex[:8]}", "lease_seconds": "4",
-                         "requeue_after": "2"}
-        engine = make_engine(database_url)
-        upgrade(engine)
-        engine.dispose()
-        self.api = LiveServer(root / "store", **self.settings)
-        self.workers: dict[str, LiveWorker] = {}
-
-    def start(self, n_workers: int) -> Cluster:
-        self.api.start()
-        for i in range(n_workers):
-            self.add_worker(f"w{i}")
-        return self
-
-    def add_worker(self, name: str) -> LiveWorker:
-        worker = LiveWorker(name, self.root, self.api.env).start()
-        self.workers[name] = worker
-        return worker
-
-    def stop(self) -> None:
-        for w in self.workers.values():
-            w.stop()
-        self.api.stop()
-
-    def busy(self) -> dict[str, list[int]]:
-        """Workers running a job process right now."""
-        return {name: kids for name, w in self.workers.items()
-                if w.process and (kids := children(w.process.pid))}
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +98,16 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code,
-                                                                 f"http_{exc.status_code}")
-        headers = dict(exc.headers) if exc.headers else None
-        return error_response(exc.status_code, code, str(exc.detail), headers)
+        code = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, f"http_{exc.status_code}")
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            methods: set[str] = set()
+            for route in request.app.routes:
+                if route.matches(request.scope)[0] != Match.NONE:
+                    methods |= getattr(route, "methods", None) or set()
+            headers["Allow"] = ", ".join(sorted(methods))
+        return error_response(exc.status_code, code, str(exc.detail), headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -108,11 +115,16 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "internal error; see the service log")
 
 
-#: OpenAPI descriptions of the error responses, for routes' ``responses=``.
-def responses(*statuses: int) -> dict[int | str, dict]:
-    text = {400: "Bad request", 401: "Missing or wrong API key", 404: "Not found (or another "
-            "tenant's)", 409: "Conflict with the resource's state", 413: "Body over the limit",
-            422: "Invalid input", 429: "Too many requests", 503: "Unavailable"}
+def responses(*statuses: int, stream: bool = False) -> dict[int | str, dict]:
+    """OpenAPI descriptions of a route's error responses (always JSON, even beside a stream)."""
+    text = {400: "Body that cannot be parsed", 401: "Missing or wrong API key",
+            404: "Not found (or another tenant's)", 409: "Conflict with the resource's state",
+            413: "Body over the limit", 422: "Invalid input", 429: "Too many requests",
+            503: "Unavailable"}
+    if stream:  # FastAPI would file a model under the route's own media type
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        return {s: {"description": text[s], "content": {"application/json": {"schema": ref}}}
+                for s in statuses}
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
 
 

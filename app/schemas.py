@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import ErrorDetail
 
+#: A seed (``random_state``); 32 bits, as NumPy's generators take them.
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit id")]
 
 #: The evaluation's method names (deepclsmote.evaluation.methods.METHODS; a test
@@ -90,7 +92,7 @@ class TrainParams(_Params):
     w_compact: float = Field(0.02, ge=0, le=100, description="deepclsmote only")
     w_separation: float = Field(0.02, ge=0, le=100, description="deepclsmote only")
     decoding: Literal["direct", "residual"] = "direct"
-    random_state: int = Field(0, ge=0, lt=2**63)
+    random_state: Seed = 0
 
 
 class SampleParams(_Params):
@@ -98,7 +100,7 @@ class SampleParams(_Params):
 
     sampling_strategy: StrategyName | Annotated[float, Field(gt=0, le=1)] | dict[
         str, Annotated[int, Field(ge=0, le=1_000_000)]] = "auto"
-    random_state: int | None = Field(None, ge=0, lt=2**63)
+    random_state: Seed | None = None
 
 
 class GenerateParams(SampleParams):
@@ -114,7 +116,7 @@ class EvaluateParams(_Params):
         default_factory=lambda: list(DEFAULT_METHODS),
         min_length=1, max_length=10)
     folds: int = Field(5, ge=2, le=10)
-    seeds: list[Annotated[int, Field(ge=0, lt=2**31)]] = Field(default_factory=lambda: [0],
+    seeds: list[Seed] = Field(default_factory=lambda: [0],
                                                                 min_length=1, max_length=10)
     profile: Literal["smoke", "cpu", "paper"] = "cpu"
     augment: Literal["both", "on", "off"] = "on"
@@ -131,11 +133,20 @@ class TrainJobCreate(BaseModel):
 
 
 class GenerateJobCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Names a ``model_id``, or a ``dataset_id`` whose latest model is used."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "anyOf": [{"required": ["model_id"]}, {"required": ["dataset_id"]}]})
     kind: Literal["generate"]
     model_id: Id | None = Field(None, description="or a dataset_id, whose latest model is used")
     dataset_id: Id | None = None
     params: GenerateParams = Field(default_factory=GenerateParams)
+
+    @model_validator(mode="after")
+    def _names_a_model(self) -> GenerateJobCreate:
+        if self.model_id is None and self.dataset_id is None:
+            raise ValueError("a generate job names a model_id or a dataset_id")
+        return self
 
 
 class EvaluateJobCreate(BaseModel):

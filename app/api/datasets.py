@@ -5,13 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from .. import uploads
 from ..errors import Conflict, NotFound, responses
 from ..schemas import DatasetPublic
-from .deps import CatalogDep, MetricsDep, SettingsDep, StorageDep, StoreDep, TenantDep
+from .deps import (
+    CatalogDep,
+    Limit,
+    MetricsDep,
+    Offset,
+    SettingsDep,
+    StorageDep,
+    StoreDep,
+    TenantDep,
+)
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -38,8 +47,8 @@ async def upload_dataset(
 
 @router.get("", response_model=list[DatasetPublic], responses=responses(401))
 def list_datasets(tenant: TenantDep, catalog: CatalogDep,
-                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[DatasetPublic]:
+                  limit: Limit = 100,
+                  offset: Offset = 0) -> list[DatasetPublic]:
     return [DatasetPublic.model_validate(r)
             for r in catalog.datasets(tenant=tenant, limit=limit, offset=offset)]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from ..config import Settings, hash_key
@@ -72,3 +72,7 @@ CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 TenantDep = Annotated[str, Depends(get_tenant)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+#: Paging of the list endpoints (bounded: a huge offset is an error, not an overflow).
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="skip this many")]

@@ -15,7 +15,7 @@ from ..db.tables import Job
 from ..errors import NotFound, responses
 from ..jobs import service
 from ..schemas import ArtifactPublic, JobCreate, JobPublic
-from .deps import CatalogDep, SettingsDep, StorageDep, StoreDep, TenantDep
+from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -34,7 +34,7 @@ def owned_job(job_id: str, tenant: TenantDep, store: StoreDep) -> Job:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(401, 404, 409, 422, 429))
+             responses=responses(400, 401, 404, 409, 422, 429))
 def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: Response,
                tenant: TenantDep, settings: SettingsDep, store: StoreDep,
                catalog: CatalogDep) -> JobPublic:
@@ -51,8 +51,8 @@ def list_jobs(tenant: TenantDep, store: StoreDep,
               status_: Annotated[JobStatusName | None, Query(alias="status")] = None,
               kind: Literal["train", "generate", "evaluate"] | None = None,
               dataset_id: str | None = None,
-              limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              offset: Annotated[int, Query(ge=0)] = 0) -> list[JobPublic]:
+              limit: Limit = 100,
+              offset: Offset = 0) -> list[JobPublic]:
     jobs = store.find(tenant=tenant, status=status_, kind=kind, dataset_id=dataset_id,
                       limit=limit, offset=offset)
     return [JobPublic.of(j) for j in jobs]
@@ -73,7 +73,7 @@ def cancel_job(job_id: str, request: Request, tenant: TenantDep,
 
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse,
-            responses=responses(401, 404))
+            responses=responses(401, 404, stream=True))
 async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
                      store: StoreDep) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: ``progress`` whenever the job changes, then one ``end``."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Body, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from .. import uploads
 from ..errors import Conflict, NotFound, responses
 from ..jobs import service
 from ..schemas import ModelPublic, SampleParams
-from .deps import CatalogDep, SettingsDep, StorageDep, StoreDep, TenantDep
+from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -26,8 +26,8 @@ def _model(model_id: str, tenant: str, catalog):
 
 @router.get("", response_model=list[ModelPublic], responses=responses(401))
 def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[ModelPublic]:
+                limit: Limit = 100,
+                offset: Offset = 0) -> list[ModelPublic]:
     return [ModelPublic.model_validate(m) for m in
             catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)]
 
@@ -69,7 +69,7 @@ async def upload_model(
 
 
 @router.post("/{model_id}/samples", responses={
-    **responses(401, 404, 422, 503),
+    **responses(400, 401, 404, 422, 503),
     200: {"content": {"application/octet-stream": {}},
           "description": "an .npz with arrays images and labels"}})
 async def sample_now(model_id: str, request: Request, tenant: TenantDep,

@@ -80,14 +80,12 @@ def _model_for(body: GenerateJobCreate, *, tenant: str, catalog: Catalog):
         if model is None:
             raise NotFound(f"model {body.model_id} not found", code="model_not_found")
         return model
-    if not body.dataset_id:
-        raise InvalidInput("a generate job names a model_id or a dataset_id",
-                           code="invalid_params")
-    if catalog.dataset(body.dataset_id, tenant=tenant) is None:
-        raise NotFound(f"dataset {body.dataset_id} not found", code="dataset_not_found")
-    models = catalog.models(tenant=tenant, dataset_id=body.dataset_id, limit=1)
+    dataset_id = body.dataset_id or ""  # the schema requires one of the two
+    if catalog.dataset(dataset_id, tenant=tenant) is None:
+        raise NotFound(f"dataset {dataset_id} not found", code="dataset_not_found")
+    models = catalog.models(tenant=tenant, dataset_id=dataset_id, limit=1)
     if not models:
-        raise Conflict(f"dataset {body.dataset_id} has no trained model yet; run a train job "
+        raise Conflict(f"dataset {dataset_id} has no trained model yet; run a train job "
                        f"first", code="no_model")
     return models[0]
 

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
 
+    rate_limit: float = Field(50.0, ge=0, description="requests a second per API key (0: no "
+                                                     "limit; none without keys)")
+    rate_burst: int = Field(200, ge=1, description="requests a key may send at once")
     max_concurrent_jobs: int = Field(1, ge=1, description="job processes at once (per GPU: 1)")
     max_attempts: int = Field(3, ge=1, description="runs of a job before it fails worker_lost")
     max_queued_jobs_per_tenant: int = Field(100, ge=1)

@@ -121,6 +121,8 @@ def responses(*statuses: int, stream: bool = False) -> dict[int | str, dict]:
             404: "Not found (or another tenant's)", 409: "Conflict with the resource's state",
             413: "Body over the limit", 422: "Invalid input", 429: "Too many requests",
             503: "Unavailable"}
+    if 401 in statuses:  # the key's dependency also limits its request rate
+        statuses = (*statuses, 429) if 429 not in statuses else statuses
     if stream:  # FastAPI would file a model under the route's own media type
         ref = {"$ref": "#/components/schemas/ErrorBody"}
         return {s: {"description": text[s], "content": {"application/json": {"schema": ref}}}

@@ -20,6 +20,7 @@ from .jobs.helper import HelperProcess
 from .jobs.scheduler import Scheduler
 from .limits import BodyLimit
 from .metrics import Metrics
+from .ratelimit import RateLimiter
 from .service_info import VERSION
 from .storage import open_storage
 from .uploads import seed_builtin
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store, app.state.catalog = store, catalog
         app.state.scheduler, app.state.helper = scheduler, helper
         app.state.metrics = Metrics(store)
+        app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         scheduler.start()
         try:
             yield

@@ -7,6 +7,7 @@ instead of sending each to the thread pool (a hop per dependency per request).
 from __future__ import annotations
 
 import hmac
+import math
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
@@ -15,7 +16,7 @@ from fastapi.security import APIKeyHeader
 from ..config import Settings, hash_key
 from ..db.catalog import Catalog
 from ..db.store import JobStore
-from ..errors import Unauthorized
+from ..errors import TooManyRequests, Unauthorized
 from ..metrics import Metrics
 from ..storage import Storage
 
@@ -59,10 +60,19 @@ def tenant_of(key: str | None, settings: Settings) -> str | None:
 
 
 async def get_tenant(request: Request, key: Annotated[str | None, Security(_api_key)]) -> str:
-    tenant = tenant_of(key, request.app.state.settings)
+    """The caller's tenant, within its request rate (429 with Retry-After past it)."""
+    settings = request.app.state.settings
+    tenant = tenant_of(key, settings)
     if tenant is None:
         raise Unauthorized("missing API key (send it as X-API-Key)" if not key
                            else "unknown API key")
+    if not settings.open_mode:
+        wait = request.app.state.limiter.wait(tenant)
+        if wait > 0:
+            raise TooManyRequests(
+                f"more than {settings.rate_limit:g} requests a second for this key; retry in "
+                f"{wait:.1f} s", code="rate_limited",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))})
     return tenant
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 
 import numpy as np
 import pytest
@@ -89,3 +90,38 @@ def test_keys_are_kept_as_hashes_and_bad_entries_are_named():
         parse_api_keys("a:b, nocolon")
     with pytest.raises(ValueError, match="64 hex digits"):
         parse_api_keys("a:sha256:abc")
+
+
+def test_request_rate_is_limited_per_key_with_retry_after(make_server):
+    srv = make_server(api_keys=f"alice:{ALICE},bob:{BOB}", rate_limit="2", rate_burst="5").start()
+    with srv.client(ALICE) as alice, srv.client(BOB) as bob:
+        answers = [alice.get("/v1/datasets") for _ in range(12)]
+        codes = [r.status_code for r in answers]
+        assert codes[:5] == [200] * 5 and 429 in codes
+        limited = next(r for r in answers if r.status_code == 429)
+        assert limited.json()["error"]["code"] == "rate_limited"
+        retry = int(limited.headers["retry-after"])
+        assert retry >= 1
+        assert bob.get("/v1/datasets").status_code == 200  # another key has its own budget
+        assert alice.get("/v1/health").status_code == 200  # liveness is never limited
+        time.sleep(retry)
+        assert alice.get("/v1/datasets").status_code == 200
+
+
+def test_queued_jobs_per_key_are_capped(make_server):
+    srv = make_server(api_keys=f"alice:{ALICE},bob:{BOB}", max_queued_jobs_per_tenant="2").start()
+    slow = {"epochs": 2000, "dim_h": 4, "n_z": 4}
+    with srv.client(ALICE) as alice, srv.client(BOB) as bob:
+        ds = next(d["id"] for d in alice.get("/v1/datasets").json())
+        jobs = [alice.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
+                                             "params": {**slow, "random_state": i}})
+                for i in range(3)]
+        assert [r.status_code for r in jobs] == [202, 202, 429]
+        assert jobs[2].json()["error"]["code"] == "too_many_jobs"
+        assert "retry-after" in jobs[2].headers
+        ds_b = next(d["id"] for d in bob.get("/v1/datasets").json())
+        other = bob.post("/v1/jobs", json={"kind": "train", "dataset_id": ds_b, "params": slow})
+        assert other.status_code == 202
+        for r in (*jobs[:2], other):
+            client = bob if r is other else alice
+            client.post(f"/v1/jobs/{r.json()['id']}/cancel")

@@ -3,7 +3,8 @@
 1. Latency: a training job keeps the CPU busy; ``--clients`` concurrent
    clients (asyncio + httpx, in this process) each send ``--requests``
    GET /v1/jobs/{id} requests, pausing ``--interval`` seconds between two (a
-   status poller), and once more back to back (saturation: the latency is then
+   status poller), then as many GET /v1/jobs?limit=20 (the list) paced alike,
+   and once more status requests back to back (saturation: the latency is then
    mostly queueing behind the other clients); p50/p90/p99/max, and errors.
 2. Ingest: an ``.npz`` of about ``--upload-mb`` MB (uint8 RGB 32x32 images,
    10 classes) is uploaded ``--repeats`` times; seconds and MB/s from the
@@ -81,6 +82,8 @@ def bench_latency(srv: LiveServer, clients: int, requests: int, interval: float,
         idle_check = c.get(f"/v1/jobs/{job['id']}").json()
         path = f"/v1/jobs/{job['id']}"
         result = {"paced": asyncio.run(_latency(srv.url, path, clients, requests, interval)),
+                  "paced_list": asyncio.run(_latency(srv.url, "/v1/jobs?limit=20", clients,
+                                                     requests, interval)),
                   "back_to_back": asyncio.run(_latency(srv.url, path, clients, requests, 0.0))}
         still = c.get(f"/v1/jobs/{job['id']}").json()
         c.post(f"/v1/jobs/{job['id']}/cancel")

@@ -118,3 +118,32 @@ def test_start_removes_what_interrupted_writes_left(make_server, tmp_path):
     upload.write_bytes(b"half an upload")
     make_server(data).start()
     assert not partial.exists() and not upload.exists()
+
+
+def test_fifty_concurrent_writers_get_no_error_from_sqlite(make_server):
+    """SQLite takes one writer at a time: the others must wait, not fail."""
+    import concurrent.futures as cf
+
+    srv = make_server(max_queued_jobs_per_tenant="1000").start()
+    with srv.client() as c:
+        ds = _digits_id(c)
+
+    def writer(i: int) -> list[int]:
+        codes = []
+        with srv.client() as c:
+            for j in range(4):
+                r = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds, "params": {
+                    "epochs": 2000, "dim_h": 4, "n_z": 4, "random_state": 100 * i + j}})
+                codes.append(r.status_code)
+                codes.append(c.post(f"/v1/jobs/{r.json()['id']}/cancel").status_code)
+        return codes
+
+    with cf.ThreadPoolExecutor(50) as pool:
+        codes = [code for result in pool.map(writer, range(50)) for code in result]
+    assert codes.count(202) == 200 and codes.count(200) == 200
+    with srv.client() as c:
+        jobs = c.get("/v1/jobs", params={"limit": 1000}).json()
+        assert len(jobs) == 200
+        assert {j["status"] for j in jobs} <= {"cancelled", "running"}
+        for j in jobs:
+            wait_for(c, j["id"], timeout=60)

@@ -40,6 +40,8 @@ def check_member(info: zipfile.ZipInfo, source: str, max_ratio: float | None) ->
     Encrypted members and compression other than stored or deflated are refused too.
     """
     name = info.filename
+    if not name:
+        raise DatasetFormatError(f"{source}: a member has an empty name; refused.")
     if stat.S_ISLNK(info.external_attr >> 16):
         raise DatasetFormatError(f"{source}: member {name!r} is a symbolic link; refused.")
     if name.startswith(("/", "\\")) or _DRIVE.match(name):

@@ -10,6 +10,7 @@ job's terminal status. A child whose parent dies exits at once.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -104,6 +105,26 @@ def model_row(data: dict[str, Any] | None) -> Model | None:
     return None if data is None else Model(**data)
 
 
+_STORAGE_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def failure(exc: BaseException, job_failed: type) -> tuple[str, str]:
+    """What a job's exception tells its user: ``(code, message)``."""
+    if isinstance(exc, job_failed):
+        return exc.code, exc.message  # type: ignore[attr-defined]
+    if isinstance(exc, (ValueError, TypeError)):  # the library refusing data or parameters
+        return "invalid_input", str(exc)
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_FULL:
+        return ("storage_full", f"the storage ran out of space while the job wrote its "
+                                f"results ({exc.strerror}); free space in the data directory "
+                                f"and submit the job again")
+    if isinstance(exc, MemoryError):
+        return "out_of_memory", "the job ran out of memory; try a smaller batch_size or dim_h"
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError
+        return "out_of_memory", "the GPU ran out of memory; try a smaller batch_size"
+    return "internal_error", f"{type(exc).__name__}: {exc}"[:500]
+
+
 def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
     """Entry point of the child process."""
     _die_with_parent(parent)
@@ -131,22 +152,10 @@ def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
         outcome: dict[str, Any] = {"status": "succeeded", "result": result, "model": None}
         if model is not None:
             outcome["model"] = {c.name: getattr(model, c.name) for c in Model.__table__.columns}
-    except JobFailed as exc:
-        outcome = {"status": "failed", "error": [exc.code, exc.message]}
-    except (ValueError, TypeError) as exc:  # the library refusing the data or parameters
-        logger.exception("job %s refused", job_id)
-        outcome = {"status": "failed", "error": ["invalid_input", str(exc)]}
-    except MemoryError:
-        outcome = {"status": "failed", "error": ["out_of_memory", "the job ran out of memory; "
-                                                 "try a smaller batch_size or dim_h"]}
     except Exception as exc:  # noqa: BLE001 - the user gets a message, the log the trace
-        logger.exception("job %s failed", job_id)
-        if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError
-            outcome = {"status": "failed", "error": [
-                "out_of_memory", "the GPU ran out of memory; try a smaller batch_size"]}
-        else:
-            outcome = {"status": "failed", "error": [
-                "internal_error", f"{type(exc).__name__}: {exc}"[:500]]}
+        outcome = {"status": "failed", "error": list(failure(exc, JobFailed))}
+        logger.log(logging.INFO if isinstance(exc, JobFailed) else logging.ERROR,
+                   "job %s failed: %s", job_id, outcome["error"][0], exc_info=True)
     write_outcome(work, outcome)
     engine.dispose()
 

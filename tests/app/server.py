@@ -25,8 +25,9 @@ def free_port() -> int:
 class LiveServer:
     """``uvicorn app.main:create_app --factory`` in a subprocess; restartable and killable."""
 
-    def __init__(self, data_dir: Path, **settings: str):
+    def __init__(self, data_dir: Path, *, file_size_limit: int | None = None, **settings: str):
         self.data_dir = Path(data_dir)
+        self.file_size_limit = file_size_limit  # RLIMIT_FSIZE: a disk that fills up
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DEEPCLSMOTE_DATA_DIR": str(self.data_dir),
@@ -42,7 +43,8 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=self._limits if self.file_size_limit else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -54,6 +56,11 @@ class LiveServer:
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"the service did not start: {self.log.read_text()[-3000:]}")
+
+    def _limits(self) -> None:  # in the child, before exec; job processes inherit it
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_limit, self.file_size_limit))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

@@ -17,7 +17,8 @@ UPLOAD_LIMIT = 2_000_000
 
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory):
-    srv = LiveServer(tmp_path_factory.mktemp("bad"), max_upload_bytes=str(UPLOAD_LIMIT)).start()
+    srv = LiveServer(tmp_path_factory.mktemp("bad"), max_upload_bytes=str(UPLOAD_LIMIT),
+                     max_zip_entries="100", max_upload_images="500").start()
     yield srv
     srv.stop()
 
@@ -87,6 +88,30 @@ HOSTILE = {
         "x.csv", b"0," + b",".join([b"1"] * 64) + b"\n1," + b",".join([b"1"] * 63) + b"\n",
         "invalid_dataset"),
     "empty file": ("x.npz", b"", "empty_upload"),
+    "zip bomb by entry count": ("x.zip", _zip({f"a/{i}.png": b"" for i in range(150)}),
+                                "invalid_dataset"),
+    "deeply nested path": ("x.zip", _zip(_two_classes(**{"a/b/c/d/e/f/1.png": _png()})),
+                           "invalid_dataset"),
+    "backslash member": ("x.zip", _zip(_two_classes(**{"a\\2.png": _png()})),
+                         "invalid_dataset"),
+    "drive-letter member": ("x.zip", _zip(_two_classes(**{"C:/a/3.png": _png()})),
+                            "invalid_dataset"),
+    "empty zip": ("x.zip", _zip({}), "invalid_dataset"),
+    "16-bit grey PNG": ("x.zip", _zip(_two_classes(**{"a/deep.png": _png(mode="I;16")})),
+                        "invalid_dataset"),
+    "mixed channel counts": ("x.zip", _zip(_two_classes(**{"a/rgb.png": _png(mode="RGB",
+                                                                             value=(1, 2, 3))})),
+                             "invalid_dataset"),
+    "inf pixels": ("x.npz", _npz(images=np.full((4, 8, 8), np.inf), labels=np.arange(4) % 2),
+                   "invalid_dataset"),
+    "images of the wrong rank": ("x.npz", _npz(images=np.zeros((4, 8), np.uint8),
+                                               labels=np.arange(4) % 2), "invalid_dataset"),
+    "npz without labels": ("x.npz", _npz(images=_good_images(4)), "invalid_dataset"),
+    "too many images": ("x.npz", _npz(images=np.zeros((600, 8, 8), np.uint8),
+                                      labels=np.arange(600) % 2), "too_many_images"),
+    "CSV with a word for a pixel": (
+        "x.csv", b"0," + b",".join([b"1"] * 63) + b",x\n1," + b",".join([b"2"] * 64) + b"\n",
+        "invalid_dataset"),
     "unknown format": ("x.pdf", b"%PDF-1.4 something", "unsupported_format"),
 }
 
@@ -207,3 +232,13 @@ def test_model_upload_refuses_a_pickle_payload_without_running_it(small_server, 
         assert r.status_code == 422, r.text
         assert _snapshot(small_server, c) == before
     assert not marker.exists()
+
+
+def test_multipart_with_too_many_parts_is_refused(small_server):
+    with small_server.client() as c:
+        before = _snapshot(small_server, c)
+        fields = [(f"f{i}", (None, b"x")) for i in range(1500)]
+        r = c.post("/v1/datasets", files=[("file", ("x.npz", b"PK")), *fields])
+        assert 400 <= r.status_code < 500, r.text
+        assert r.json()["error"]["message"]
+        assert _snapshot(small_server, c) == before

@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         summary="Synthetic minority images for imbalanced image datasets (DeepCLSMOTE).",
         lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.name,  # operationIds for links
     )
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import uploads
 from ..errors import Conflict, NotFound, responses
 from ..schemas import DatasetPublic
+from . import links
 from .deps import (
     CatalogDep,
     Limit,
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic,
-             responses=responses(400, 401, 413, 422))
+             responses={**responses(400, 401, 413, 422), 201: {"links": links.DATASET}})
 async def upload_dataset(
     file: Annotated[UploadFile, File(description="ImageFolder .zip, .npz or label,pixel CSV")],
     tenant: TenantDep, settings: SettingsDep, storage: StorageDep, catalog: CatalogDep,
@@ -45,7 +46,8 @@ async def upload_dataset(
     return DatasetPublic.model_validate(row)
 
 
-@router.get("", response_model=list[DatasetPublic], responses=responses(401))
+@router.get("", response_model=list[DatasetPublic],
+            responses={**responses(401), 200: {"links": links.FIRST_DATASET}})
 def list_datasets(tenant: TenantDep, catalog: CatalogDep,
                   limit: Limit = 100,
                   offset: Offset = 0) -> list[DatasetPublic]:

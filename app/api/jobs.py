@@ -15,6 +15,7 @@ from ..db.tables import Job
 from ..errors import NotFound, responses
 from ..jobs import service
 from ..schemas import ArtifactPublic, JobCreate, JobPublic
+from . import links
 from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -34,7 +35,7 @@ def owned_job(job_id: str, tenant: TenantDep, store: StoreDep) -> Job:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic,
-             responses=responses(400, 401, 404, 409, 422, 429))
+             responses={**responses(400, 401, 404, 409, 422, 429), 202: {"links": links.JOB}})
 def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: Response,
                tenant: TenantDep, settings: SettingsDep, store: StoreDep,
                catalog: CatalogDep) -> JobPublic:
@@ -58,7 +59,8 @@ def list_jobs(tenant: TenantDep, store: StoreDep,
     return [JobPublic.of(j) for j in jobs]
 
 
-@router.get("/{job_id}", response_model=JobPublic, responses=responses(401, 404))
+@router.get("/{job_id}", response_model=JobPublic,
+            responses={**responses(401, 404), 200: {"links": links.JOB}})
 def get_job(job_id: str, tenant: TenantDep, store: StoreDep) -> JobPublic:
     return JobPublic.of(_job(job_id, tenant, store))
 

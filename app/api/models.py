@@ -12,6 +12,7 @@ from .. import uploads
 from ..errors import Conflict, NotFound, responses
 from ..jobs import service
 from ..schemas import ModelPublic, SampleParams
+from . import links
 from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -32,7 +33,8 @@ def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None =
             catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)]
 
 
-@router.get("/{model_id}", response_model=ModelPublic, responses=responses(401, 404))
+@router.get("/{model_id}", response_model=ModelPublic,
+            responses={**responses(401, 404), 200: {"links": links.MODEL}})
 def get_model(model_id: str, tenant: TenantDep, catalog: CatalogDep) -> ModelPublic:
     return ModelPublic.model_validate(_model(model_id, tenant, catalog))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
@@ -25,8 +24,7 @@ def health() -> Health:
 def ready(request: Request, response: Response, store: StoreDep) -> Ready:
     """The store answers and the scheduler runs; which device jobs use, and the queue."""
     try:
-        with store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        store.ping()
         counts = store.counts_by_status()
         database = "ok"
     except SQLAlchemyError as exc:

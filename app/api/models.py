@@ -12,6 +12,7 @@ from .. import uploads
 from ..errors import Conflict, NotFound, responses
 from ..jobs import service
 from ..schemas import ModelPublic, SampleParams
+from ..service_info import VERSION
 from . import links
 from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
 
@@ -65,7 +66,7 @@ async def upload_model(
     size = await uploads.receive(file, dest, max_bytes=settings.max_upload_bytes)
     row = await run_in_threadpool(
         uploads.store_model_upload, dest, tenant=tenant, size=size, storage=storage,
-        catalog=catalog, inspect=request.app.state.helper, library=service.library_version())
+        catalog=catalog, inspect=request.app.state.helper, library=VERSION)
     response.headers["Location"] = f"/v1/models/{row.id}"
     return ModelPublic.model_validate(row)
 

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .tables import Job, JobStatus, Model
@@ -68,15 +68,19 @@ class JobStore:
         with self.sessions() as s:
             return bool(s.scalar(q))
 
+    def ping(self) -> None:
+        """Raise ``SQLAlchemyError`` if the database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def counts_by_status(self) -> dict[str, int]:
         q = select(Job.status, Job.kind, func.count()).group_by(Job.status, Job.kind)
         with self.sessions() as s:
             return {f"{st}/{kind}": int(n) for st, kind, n in s.execute(q)}
 
-    def finished_durations(self, since: float = 0.0) -> list[tuple[str, str, float]]:
+    def finished_durations(self) -> list[tuple[str, str, float]]:
         q = select(Job.kind, Job.status, Job.started_at, Job.finished_at).where(
-            Job.finished_at.is_not(None), Job.started_at.is_not(None),
-            Job.finished_at > since)
+            Job.finished_at.is_not(None), Job.started_at.is_not(None))
         with self.sessions() as s:
             return [(k, st, f - b) for k, st, b, f in s.execute(q)
                     if f is not None and b is not None]
@@ -100,23 +104,18 @@ class JobStore:
 
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
         """Atomically take the oldest queued job, or ``None``."""
-        now = time.time()
         oldest = (select(Job.id).where(Job.status == S.QUEUED)
                   .order_by(Job.created_at, Job.id).limit(1))
         if self._postgres:
             oldest = oldest.with_for_update(skip_locked=True)
-        stmt = (update(Job)
-                .where(Job.id == oldest.scalar_subquery(), Job.status == S.QUEUED)
-                .values(status=S.RUNNING, lease_owner=owner, lease_expires_at=now + lease_seconds,
-                        attempts=Job.attempts + 1, updated_at=now,
-                        started_at=func.coalesce(Job.started_at, now))
-                .returning(Job)
-                .execution_options(synchronize_session=False))
-        with self.sessions() as s, s.begin():
-            return s.scalars(stmt).first()
+        return self._take(oldest.scalar_subquery(), owner, lease_seconds)
 
     def claim_job(self, job_id: str, owner: str, lease_seconds: float) -> Job | None:
         """Atomically take this queued job (a worker's message names it), or ``None``."""
+        return self._take(job_id, owner, lease_seconds)
+
+    def _take(self, job_id: Any, owner: str, lease_seconds: float) -> Job | None:
+        """The one claiming statement: queued -> running, leased to ``owner``."""
         now = time.time()
         stmt = (update(Job)
                 .where(Job.id == job_id, Job.status == S.QUEUED)
@@ -144,11 +143,6 @@ class JobStore:
              .order_by(Job.created_at, Job.id))
         with self.sessions() as s:
             return list(s.scalars(q))
-
-    def count_queued(self) -> int:
-        with self.sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(Job)
-                                .where(Job.status == S.QUEUED)) or 0)
 
     def _owned(self, job_id: str, owner: str):
         return update(Job).where(Job.id == job_id, Job.lease_owner == owner,

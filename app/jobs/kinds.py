@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..db.tables import Model
-from .service import library_version, model_id_for, train_fingerprint
+from ..service_info import VERSION
+from .service import model_id_for, train_fingerprint
 from .tools import strategy_for
 
 if TYPE_CHECKING:
@@ -82,10 +83,10 @@ def train(ctx: JobContext) -> Outcome:
     dataset = ctx.catalog_dataset()
     full = {"method": method, **dict(job.params)}
     model = Model(id=model_id, tenant=job.tenant, dataset_id=job.dataset_id, job_id=job.id,
-                  method=method, params=full, library_version=library_version(),
+                  method=method, params=full, library_version=VERSION,
                   fingerprint=train_fingerprint(dataset_sha256=dataset.sha256,
                                                 params=dict(job.params),
-                                                library=library_version()),
+                                                library=VERSION),
                   classes=_classes(names, labels), image_shape=list(images.shape[1:]),
                   created_at=time.time())
     result = {"model_id": model_id, "reused": False, "epochs_run": sampler.n_epochs_,

@@ -15,10 +15,6 @@ from ..schemas import EvaluateJobCreate, GenerateJobCreate, TrainJobCreate
 from ..service_info import VERSION
 
 
-def library_version() -> str:
-    return VERSION
-
-
 def train_fingerprint(*, dataset_sha256: str, params: dict[str, Any], library: str) -> str:
     """Same data, parameters, seed and library version: the same model."""
     blob = json.dumps({"data": dataset_sha256, "params": params, "library": library},
@@ -60,7 +56,7 @@ def submit(body: TrainJobCreate | GenerateJobCreate | EvaluateJobCreate, *, tena
                                f"got {params['epochs']}", code="invalid_params")
         _check_trainable(params, dataset.classes)
         fp = train_fingerprint(dataset_sha256=dataset.sha256, params=params,
-                               library=library_version())
+                               library=VERSION)
         reused = catalog.model_by_fingerprint(tenant=tenant, fingerprint=fp)
         if reused is not None:
             return store.submit(tenant=tenant, kind="train", params=params,
@@ -130,5 +126,5 @@ def cancel(job_id: str, *, tenant: str, store: JobStore) -> Job:
     return job
 
 
-__all__ = ["cancel", "check_strategy", "library_version", "model_id_for", "submit",
+__all__ = ["cancel", "check_strategy", "model_id_for", "submit",
            "train_fingerprint"]

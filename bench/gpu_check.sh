@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# One prepared GPU check, for a machine with CUDA and PyTorch (no FastAPI
-# needed): the CUDA tests, then the throughput benchmark and the reference
-# comparison on the GPU. Results go to $OUT (or ./gpu_out).
+# One prepared GPU check, for a machine with CUDA and PyTorch: the CUDA tests
+# (the library's, and the service training on the GPU), the throughput
+# benchmark and the comparison with DeepSMOTE's reference script on the GPU.
+# Results go to $OUT (or ./gpu_out).
+#
 #   bash bench/gpu_check.sh [path/to/DeepSMOTE_MNIST.py]
+#
+# Environment:
+#   WHEELS    a folder of wheels to install first (FastAPI, pydantic, SQLAlchemy…
+#             for a machine whose Python has PyTorch but not the service's needs)
+#   DATA_DIR  the folder holding mnist/ (default: ../shared/data)
 set -uo pipefail
 out="${OUT:-gpu_out}"
+data="${DATA_DIR:-$(cd .. && pwd)/shared/data}"
 mkdir -p "$out"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+if [ -n "${WHEELS:-}" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site "$WHEELS"/*.whl || exit 1
+  export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+status=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-python3 -m pip install -q --no-deps imbalanced-learn sklearn-compat 2>/dev/null || true
-python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$out/cuda_tests.txt"
-python3 bench/bench_training.py --device cuda --epochs 3 --out "$out/bench_cuda.json"
+python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' | tee -a "$out/gpu.txt"
+python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py tests/app/test_cuda_service.py \
+  2>&1 | tee "$out/cuda_tests.txt" || status=1
+python3 bench/bench_training.py --device cuda --epochs 3 --data-dir "$data" \
+  --out "$out/bench_cuda.json" || status=1
 if [ -n "${1:-}" ]; then
   python3 bench/bench_reference.py --reference "$1" --device cuda --epochs 5 \
-    | tee "$out/reference_cuda.json"
+    --data-dir "$data" | tee "$out/reference_cuda.json" || status=1
 fi
+exit $status

@@ -3,6 +3,7 @@
 Layout under the data directory (the same on every host that mounts it)::
 
     datasets/<id>.npz              images (uint8), labels (int), classes (str)
+    datasets/<id>.preview-<n>.png  a grid of n real images per class (made when asked)
     models/<id>/                   a model saved by the library (config.json, weights.pt)
     jobs/<id>/artifacts/<name>     what a job produced
     jobs/<id>/work/                a job's checkpoint and outcome, private to the job
@@ -119,7 +120,18 @@ class Storage:
         with np.load(self.dataset_path(dataset_id), allow_pickle=False) as npz:
             return npz["images"], npz["labels"], [str(c) for c in npz["classes"]]
 
+    def dataset_preview(self, dataset_id: str, per_class: int,
+                        render: Callable[[], bytes]) -> Path:
+        """The dataset's preview grid, rendered the first time it is asked for."""
+        path = self.root / "datasets" / f"{_checked_id(dataset_id)}.preview-{int(per_class)}.png"
+        if not path.is_file():
+            blob = render()
+            atomic_write(path, lambda f: f.write(blob))
+        return path
+
     def delete_dataset(self, dataset_id: str) -> None:
+        for path in (self.root / "datasets").glob(f"{_checked_id(dataset_id)}.preview-*.png"):
+            path.unlink(missing_ok=True)
         self.dataset_path(dataset_id).unlink(missing_ok=True)
 
     # --- models -----------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from .. import uploads
+from .. import previews, uploads
 from ..errors import Conflict, NotFound, responses
 from ..schemas import DatasetPublic
 from . import links
@@ -65,6 +66,27 @@ def _dataset(dataset_id: str, tenant: str, catalog):
 @router.get("/{dataset_id}", response_model=DatasetPublic, responses=responses(401, 404))
 def get_dataset(dataset_id: str, tenant: TenantDep, catalog: CatalogDep) -> DatasetPublic:
     return DatasetPublic.model_validate(_dataset(dataset_id, tenant, catalog))
+
+
+@router.get("/{dataset_id}/preview", response_class=FileResponse,
+            responses={**responses(401, 404),
+                       200: {"content": {"image/png": {}},
+                             "description": "a PNG grid: a row per class, its first images"}})
+def dataset_preview(dataset_id: str, tenant: TenantDep, catalog: CatalogDep,
+                    storage: StorageDep,
+                    per_class: Annotated[int, Query(ge=1, le=32)] = 8) -> FileResponse:
+    """The dataset's own images, ``per_class`` of each class, as one PNG."""
+    row = _dataset(dataset_id, tenant, catalog)
+
+    def render() -> bytes:
+        images, labels, classes = storage.read_dataset(row.id)
+        return previews.class_grid(images, labels, classes, per_class)
+
+    try:
+        path = storage.dataset_preview(row.id, per_class, render)
+    except FileNotFoundError:  # deleted between the lookup and the read
+        raise NotFound(f"dataset {dataset_id} not found", code="dataset_not_found") from None
+    return FileResponse(path, media_type="image/png")
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT,

@@ -179,6 +179,15 @@ def test_mnist_zip_upload_train_generate_as_png_zip(server):
         assert {k["name"]: k["count"] for k in ds["classes"]} == {"digit0": 60, "digit1": 20,
                                                                   "digit7": 10}
         assert ds["imbalance_ratio"] == 6.0 and ds["source_format"] == "zip"
+
+        # the preview: a row per class of its first images, enlarged from 28x28
+        r = c.get(f"/v1/datasets/{ds['id']}/preview", params={"per_class": 5})
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        grid = Image.open(io.BytesIO(r.content))
+        assert grid.size == (96 + 5 * (56 + 2) + 2, 3 * (56 + 2) + 2)
+        assert c.get(f"/v1/datasets/{ds['id']}/preview").content != r.content  # 8 per class
+        bad = c.get(f"/v1/datasets/{ds['id']}/preview", params={"per_class": 0})
+        assert bad.status_code == 422 and "per_class" in bad.json()["error"]["message"]
         job = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
                                                    "params": TINY}).json()["id"])
         assert job["status"] == "succeeded", job
@@ -204,3 +213,6 @@ def test_mnist_zip_upload_train_generate_as_png_zip(server):
         # the dataset is in use by nothing now: it can be deleted, and is gone
         assert c.delete(f"/v1/datasets/{ds['id']}").status_code == 204
         assert c.get(f"/v1/datasets/{ds['id']}").status_code == 404
+        assert c.get(f"/v1/datasets/{ds['id']}/preview").status_code == 404
+    if isinstance(server, LiveServer):  # its previews went with it
+        assert not list((server.data_dir / "datasets").glob(f"{ds['id']}*"))

@@ -61,6 +61,7 @@ def test_every_resource_is_invisible_to_the_other_tenant(keyed):
 
         for method, path in (
             ("GET", f"/v1/datasets/{own['id']}"), ("DELETE", f"/v1/datasets/{own['id']}"),
+            ("GET", f"/v1/datasets/{own['id']}/preview"),
             ("GET", f"/v1/jobs/{job['id']}"), ("POST", f"/v1/jobs/{job['id']}/cancel"),
             ("GET", f"/v1/jobs/{job['id']}/artifacts"),
             ("GET", f"/v1/jobs/{job['id']}/artifacts/history.json"),
@@ -77,6 +78,7 @@ def test_every_resource_is_invisible_to_the_other_tenant(keyed):
 
         # alice still has everything
         assert alice.get(f"/v1/models/{model_id}").status_code == 200
+        assert alice.get(f"/v1/datasets/{own['id']}/preview").status_code == 200
         assert alice.get(f"/v1/jobs/{job['id']}/artifacts/history.json").status_code == 200
 
 

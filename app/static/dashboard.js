@@ -1,0 +1,781 @@
+// The deepclsmote dashboard: a client of the public /v1 API, nothing more.
+// No build step and no dependencies: the DOM is built with h(), which sets
+// text as text, so class names and messages from uploads are never parsed as HTML.
+"use strict";
+
+const KEY_STORAGE = "deepclsmote.apiKey";
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+const LOSS_COLOURS = { loss: "#1d2430", recon: "#2f5dd3", penalty: "#c2410c",
+                       compact: "#1f7a3e", separation: "#9333ea" };
+const METHOD_COLOURS = ["#2f5dd3", "#c2410c", "#1f7a3e", "#9333ea", "#b3261e",
+                        "#0e7490", "#9a6700", "#db2777", "#4b5563", "#65a30d"];
+
+// --- the API ----------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function apiKey() { return localStorage.getItem(KEY_STORAGE) || ""; }
+
+function headers(extra = {}) {
+  const key = apiKey();
+  return key ? { "X-API-Key": key, ...extra } : extra;
+}
+
+async function errorOf(response) {
+  let code = `http_${response.status}`;
+  let message = response.statusText || `HTTP ${response.status}`;
+  try {
+    const body = await response.json();
+    if (body && body.error) { code = body.error.code; message = body.error.message; }
+  } catch (_) { /* not JSON: keep the status line */ }
+  if (response.status === 401) message += " (enter your API key at the top right)";
+  return new ApiError(response.status, code, message);
+}
+
+async function api(method, path, { json, form, signal } = {}) {
+  const init = { method, headers: headers(), signal };
+  if (json !== undefined) {
+    init.headers = headers({ "Content-Type": "application/json" });
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = form;
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, "unreachable", `the service did not answer (${err.message})`);
+  }
+  if (!response.ok) throw await errorOf(response);
+  if (response.status === 204) return null;
+  const type = response.headers.get("content-type") || "";
+  return type.includes("json") ? response.json() : response.blob();
+}
+
+// A blob URL for an authenticated GET (an <img> cannot send the key itself).
+async function blobUrl(path, signal) {
+  const blob = await api("GET", path, { signal });
+  return URL.createObjectURL(blob);
+}
+
+async function download(path, filename) {
+  const url = await blobUrl(path);
+  const a = h("a", { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+// --- errors -----------------------------------------------------------------
+function showError(err) {
+  if (err && err.name === "AbortError") return;
+  console.error(err);
+  const box = document.getElementById("error");
+  const text = err instanceof ApiError
+    ? `${err.message}${err.status ? ` [${err.status} ${err.code}]` : ""}`
+    : String(err && err.message ? err.message : err);
+  document.getElementById("error-text").textContent = text;
+  box.hidden = false;
+}
+
+function clearError() { document.getElementById("error").hidden = true; }
+
+// --- DOM helpers --------------------------------------------------------------
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "value") el.value = v;
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function statusBadge(status) { return h("span", { class: `status ${status}` }, status); }
+function shortId(id) { return id ? id.slice(0, 8) : "—"; }
+function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+function pct(x) { return x === undefined || x === null ? "—" : (100 * x).toFixed(1); }
+function fmt(x) {
+  if (x === undefined || x === null) return "—";
+  if (Math.abs(x) >= 100 || x === 0) return x.toFixed(0);
+  return Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3);
+}
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+// --- the schema's defaults: one source of truth, the service's own OpenAPI ---
+let schemaCache = null;
+async function schemas() {
+  if (!schemaCache) {
+    const doc = await api("GET", "/openapi.json");
+    schemaCache = doc.components.schemas;
+  }
+  return schemaCache;
+}
+
+function enumOf(prop, all) {
+  if (!prop) return [];
+  if (prop.enum) return prop.enum;
+  if (prop.$ref) return enumOf(all[prop.$ref.split("/").pop()], all);
+  for (const alt of prop.anyOf || prop.oneOf || []) {
+    const values = enumOf(alt, all);
+    if (values.length) return values;
+  }
+  if (prop.items) return enumOf(prop.items, all);
+  return [];
+}
+
+// --- live jobs ----------------------------------------------------------------
+// Server-Sent Events through fetch (EventSource cannot send the API key);
+// polling once a second if the stream breaks.
+async function watchJob(jobId, onJob, signal) {
+  try {
+    const response = await fetch(`/v1/jobs/${jobId}/events`, { headers: headers(), signal });
+    if (!response.ok) throw await errorOf(response);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value.replace(/\r\n/g, "\n");
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const data = block.split("\n").filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trimStart()).join("\n");
+        if (data) {
+          const job = JSON.parse(data);
+          onJob(job);
+          if (TERMINAL.has(job.status)) return;
+        }
+      }
+    }
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    if (err instanceof ApiError && err.status !== 0) throw err;
+  }
+  while (!signal.aborted) {  // the stream ended early: poll until the job ends
+    const job = await api("GET", `/v1/jobs/${jobId}`, { signal });
+    onJob(job);
+    if (TERMINAL.has(job.status)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// --- charts -------------------------------------------------------------------
+function barChart(items, { width = 560, height = 200, label = "count" } = {}) {
+  const max = Math.max(1, ...items.map((d) => d.value));
+  const left = 44, bottom = 34, top = 8;
+  const band = (width - left - 8) / Math.max(1, items.length);
+  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
+                         "aria-label": `${label} per class` });
+  const plotH = height - bottom - top;
+  svg.append(s("line", { class: "axis", x1: left, y1: top + plotH, x2: width - 4, y2: top + plotH }));
+  for (const tick of [0, max / 2, max]) {
+    const y = top + plotH - (tick / max) * plotH;
+    svg.append(s("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, fmtTick(tick)));
+  }
+  items.forEach((d, i) => {
+    const bh = (d.value / max) * plotH;
+    const x = left + i * band + band * 0.15;
+    svg.append(s("rect", { class: "bar", x, y: top + plotH - bh, width: band * 0.7,
+                           height: Math.max(0, bh), "data-class": d.name },
+                 s("title", {}, `${d.name}: ${d.value}`)));
+    svg.append(s("text", { x: x + band * 0.35, y: height - bottom + 14, "text-anchor": "middle" },
+                 d.name.length > 8 ? `${d.name.slice(0, 7)}…` : d.name));
+  });
+  return svg;
+}
+
+function fmtTick(v) { return v >= 1000 ? `${(v / 1000).toFixed(1)}k` : (v % 1 ? v.toFixed(2) : v); }
+
+// Loss parts against epochs; a log scale, since the parts differ by orders of magnitude.
+function lossChart(points, { width = 620, height = 260 } = {}) {
+  const left = 52, right = 12, top = 10, bottom = 30;
+  const epochs = points.map((p) => p.epoch);
+  const parts = Object.keys(LOSS_COLOURS).filter((k) => points.some((p) => p.losses[k] > 0));
+  const values = points.flatMap((p) => parts.map((k) => p.losses[k]).filter((v) => v > 0));
+  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, id: "loss-chart",
+                         "data-points": points.length, role: "img", "aria-label": "loss curve" });
+  if (!points.length || !values.length) {
+    svg.append(s("text", { x: width / 2, y: height / 2, "text-anchor": "middle" },
+                 "the curve appears after the first epoch"));
+    return svg;
+  }
+  const lo = Math.log10(Math.min(...values)), hi = Math.log10(Math.max(...values));
+  const span = Math.max(hi - lo, 1e-6);
+  const e0 = Math.min(...epochs), e1 = Math.max(...epochs, e0 + 1);
+  const x = (e) => left + ((e - e0) / (e1 - e0)) * (width - left - right);
+  const y = (v) => top + (1 - (Math.log10(v) - lo) / span) * (height - top - bottom);
+  svg.append(s("line", { class: "axis", x1: left, y1: height - bottom, x2: width - right, y2: height - bottom }));
+  svg.append(s("line", { class: "axis", x1: left, y1: top, x2: left, y2: height - bottom }));
+  for (const v of [10 ** lo, 10 ** ((lo + hi) / 2), 10 ** hi]) {
+    svg.append(s("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end" }, v.toPrecision(2)));
+  }
+  svg.append(s("text", { x: left, y: height - 8 }, `epoch ${e0}`));
+  svg.append(s("text", { x: width - right, y: height - 8, "text-anchor": "end" }, `epoch ${e1}`));
+  for (const part of parts) {
+    const pts = points.filter((p) => p.losses[part] > 0)
+      .map((p) => `${x(p.epoch).toFixed(1)},${y(p.losses[part]).toFixed(1)}`);
+    svg.append(s("polyline", { points: pts.join(" "), fill: "none", stroke: LOSS_COLOURS[part],
+                               "stroke-width": 1.8, "data-part": part }));
+    if (pts.length === 1) {
+      const [cx, cy] = pts[0].split(",");
+      svg.append(s("circle", { cx, cy, r: 3, fill: LOSS_COLOURS[part] }));
+    }
+  }
+  return svg;
+}
+
+function lossLegend(points) {
+  const parts = Object.keys(LOSS_COLOURS).filter((k) => points.some((p) => p.losses[k] > 0));
+  return h("div", { class: "legend" },
+           parts.map((k) => h("span", { style: `--c:${LOSS_COLOURS[k]}` }, k)));
+}
+
+// Grouped bars: per-class recall, one colour per method.
+function recallChart(classes, rows, { width = 760, height = 240 } = {}) {
+  const left = 40, bottom = 40, top = 8;
+  const plotH = height - top - bottom;
+  const band = (width - left - 8) / Math.max(1, classes.length);
+  const w = (band * 0.8) / Math.max(1, rows.length);
+  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
+                         "aria-label": "per-class recall", class: "recall-chart" });
+  svg.append(s("line", { class: "axis", x1: left, y1: top + plotH, x2: width - 4, y2: top + plotH }));
+  for (const t of [0, 0.5, 1]) {
+    svg.append(s("text", { x: left - 6, y: top + plotH - t * plotH + 4, "text-anchor": "end" }, t));
+  }
+  classes.forEach((name, c) => {
+    rows.forEach((r, m) => {
+      const v = r.per_class_recall[c] ?? 0;
+      svg.append(s("rect", { x: left + c * band + band * 0.1 + m * w, y: top + plotH - v * plotH,
+                             width: Math.max(1, w - 1), height: v * plotH,
+                             fill: METHOD_COLOURS[m % METHOD_COLOURS.length] },
+                   s("title", {}, `${r.method}, ${name}: ${pct(v)} %`)));
+    });
+    svg.append(s("text", { x: left + c * band + band / 2, y: height - bottom + 14,
+                           "text-anchor": "middle" }, name.length > 8 ? `${name.slice(0, 7)}…` : name));
+  });
+  return svg;
+}
+
+// --- routing ------------------------------------------------------------------
+let viewAbort = new AbortController();
+const view = () => document.getElementById("view");
+
+const routes = [
+  [/^#\/datasets\/([0-9a-f]{32})$/, datasetPage],
+  [/^#\/models\/([0-9a-f]{32})$/, modelPage],
+  [/^#\/jobs\/([0-9a-f]{32})$/, jobPage],
+  [/^#\/models$/, modelsPage],
+  [/^#\/jobs$/, jobsPage],
+  [/^(#\/datasets|#\/?|)$/, datasetsPage],
+];
+
+async function route() {
+  viewAbort.abort();
+  viewAbort = new AbortController();
+  const signal = viewAbort.signal;
+  const hash = location.hash;
+  for (const a of document.querySelectorAll("header nav a[data-nav]")) {
+    a.classList.toggle("active", hash.startsWith(`#/${a.dataset.nav}`) ||
+                                 (a.dataset.nav === "datasets" && (hash === "" || hash === "#/")));
+  }
+  const match = routes.find(([re]) => re.test(hash));
+  if (!match) { location.hash = "#/datasets"; return; }
+  const root = h("div", { class: "page" }, h("p", { class: "muted" }, "loading…"));
+  view().replaceChildren(root);
+  try {
+    await match[1](root, signal, ...hash.match(match[0]).slice(1));
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    root.replaceChildren(h("h1", {}, "Could not show this page"),
+                         h("p", { class: "muted" }, "The service said:"),
+                         h("p", {}, err.message || String(err)),
+                         h("p", {}, h("a", { href: "#/datasets" }, "Back to the datasets")));
+    showError(err);
+  }
+}
+
+function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
+
+// --- pages: datasets ------------------------------------------------------------
+async function datasetsPage(root, signal) {
+  const datasets = await api("GET", "/v1/datasets", { signal });
+  const input = h("input", { type: "file", id: "upload-file", accept: ".zip,.npz,.csv,.gz" });
+  const nameInput = h("input", { type: "text", id: "upload-name", placeholder: "name (optional)",
+                                 maxlength: 200 });
+  const status = h("span", { class: "muted", id: "upload-status" });
+  const zone = h("div", { id: "dropzone" },
+                 h("p", {}, "Drop an ImageFolder .zip (<class>/<image>), an .npz (images, labels) ",
+                   "or a label,pixel… CSV here, or choose a file: "),
+                 h("div", { class: "row", style: "justify-content:center" }, input, nameInput, status));
+  async function upload(file) {
+    if (!file) return;
+    clearError();
+    const form = new FormData();
+    form.append("file", file, file.name);
+    if (nameInput.value.trim()) form.append("name", nameInput.value.trim());
+    status.textContent = `uploading ${file.name} (${bytes(file.size)})…`;
+    try {
+      const ds = await api("POST", "/v1/datasets", { form });
+      status.textContent = "";
+      go(`#/datasets/${ds.id}`);
+    } catch (err) {
+      status.textContent = "upload refused";
+      showError(err);
+    }
+  }
+  input.addEventListener("change", () => upload(input.files[0]));
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    upload(e.dataTransfer.files[0]);
+  });
+  const rows = datasets.map((d) => h("tr", { class: "clickable", dataset: { id: d.id },
+                                             onclick: () => go(`#/datasets/${d.id}`) },
+    h("td", {}, h("a", { href: `#/datasets/${d.id}` }, d.name), d.builtin ? h("span", { class: "muted" }, " (built in)") : null),
+    h("td", { class: "num" }, d.n_images), h("td", { class: "num" }, d.classes.length),
+    h("td", {}, d.image_shape.join("×")), h("td", { class: "num" }, d.imbalance_ratio.toFixed(1)),
+    h("td", {}, d.source_format), h("td", {}, when(d.created_at))));
+  root.replaceChildren(
+    h("h1", {}, "Datasets"),
+    zone,
+    h("h2", {}, "Stored datasets"),
+    h("table", { id: "datasets-table" },
+      h("thead", {}, h("tr", {}, ["name", "images", "classes", "image", "imbalance", "format", "uploaded"]
+        .map((t, i) => h("th", { class: [1, 2, 4].includes(i) ? "num" : null }, t)))),
+      h("tbody", {}, rows)));
+}
+
+async function datasetPage(root, signal, id) {
+  const [ds, models, jobs, all] = await Promise.all([
+    api("GET", `/v1/datasets/${id}`, { signal }),
+    api("GET", `/v1/models?dataset_id=${id}`, { signal }),
+    api("GET", `/v1/jobs?dataset_id=${id}`, { signal }),
+    schemas(),
+  ]);
+  const grid = h("img", { class: "figure", id: "dataset-grid", alt: "real images per class" });
+  blobUrl(`/v1/datasets/${id}/preview?per_class=8`, signal)
+    .then((u) => { grid.src = u; }).catch(showError);
+  const remove = h("button", { class: "danger", type: "button", onclick: async () => {
+    if (!confirm(`Delete dataset ${ds.name}?`)) return;
+    try { await api("DELETE", `/v1/datasets/${id}`); go("#/datasets"); } catch (err) { showError(err); }
+  } }, "Delete dataset");
+  root.replaceChildren(
+    h("h1", {}, `Dataset ${ds.name}`),
+    h("div", { class: "row" },
+      h("div", { class: "card" },
+        h("dl", { class: "facts" },
+          h("dt", {}, "id"), h("dd", { class: "mono" }, ds.id),
+          h("dt", {}, "images"), h("dd", {}, `${ds.n_images} of ${ds.image_shape.join("×")}`),
+          h("dt", {}, "classes"), h("dd", {}, ds.classes.length),
+          h("dt", {}, "imbalance ratio"), h("dd", { id: "imbalance-ratio" }, ds.imbalance_ratio.toFixed(2)),
+          h("dt", {}, "format"), h("dd", {}, ds.source_format),
+          h("dt", {}, "sha256"), h("dd", { class: "mono" }, ds.sha256.slice(0, 16) + "…")),
+        ds.builtin ? null : h("p", {}, remove)),
+      h("div", { class: "card", id: "class-counts" },
+        h("div", { class: "muted" }, `images per class (largest / smallest = ${ds.imbalance_ratio.toFixed(2)})`),
+        barChart(ds.classes.map((c) => ({ name: c.name, value: c.count }))))),
+    h("h2", {}, "A few real images per class"),
+    h("div", { class: "card" }, grid),
+    h("h2", {}, "Train a model"),
+    h("div", { class: "card" }, trainForm(ds, all)),
+    h("h2", {}, "Evaluate: does oversampling help here?"),
+    h("div", { class: "card" }, evaluateForm(ds, all)),
+    h("h2", {}, "Models of this dataset"),
+    modelsTable(models),
+    h("h2", {}, "Jobs on this dataset"),
+    jobsTable(jobs));
+}
+
+function field(name, input, hint) {
+  return h("label", { title: hint || "" }, name, input);
+}
+
+function trainForm(ds, all) {
+  const p = (all.TrainParams || {}).properties || {};
+  const d = (k, fallback) => (p[k] && p[k].default !== undefined ? p[k].default : fallback);
+  const num = (k, attrs = {}) => h("input", { type: "number", name: k, value: d(k, ""), ...attrs });
+  const form = h("form", { class: "params", id: "train-form" },
+    field("method", h("select", { name: "method" },
+      enumOf(p.method, all).map((m) => h("option", { value: m, selected: m === d("method") }, m)))),
+    field("epochs", num("epochs", { min: 1, max: 2000 })),
+    field("latent size (n_z)", h("input", { type: "number", name: "n_z", min: 1, max: 1024,
+                                            placeholder: "library default", value: d("n_z", null) ?? "" })),
+    field("width (dim_h)", num("dim_h", { min: 1, max: 256 })),
+    field("batch size", num("batch_size", { min: 2, max: 4096 })),
+    field("w_compact", num("w_compact", { min: 0, max: 100, step: "any" }), "pull to class centroids"),
+    field("w_separation", num("w_separation", { min: 0, max: 100, step: "any" }), "push centroids apart"),
+    field("decoding", h("select", { name: "decoding" },
+      enumOf(p.decoding, all).map((m) => h("option", { value: m, selected: m === d("decoding") }, m)))),
+    field("seed", num("random_state", { min: 0 })),
+    h("div", { class: "actions" }, h("button", { type: "submit", id: "train-start" }, "Start training")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearError();
+    const f = new FormData(form);
+    const params = { method: f.get("method"), decoding: f.get("decoding") };
+    for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
+      if (f.get(k) !== "") params[k] = parseInt(f.get(k), 10);
+    }
+    for (const k of ["w_compact", "w_separation"]) {
+      if (f.get(k) !== "") params[k] = parseFloat(f.get(k));
+    }
+    if (params.method === "deepsmote") { delete params.w_compact; delete params.w_separation; }
+    try {
+      const job = await api("POST", "/v1/jobs", { json: { kind: "train", dataset_id: ds.id, params } });
+      go(`#/jobs/${job.id}`);
+    } catch (err) { showError(err); }
+  });
+  return form;
+}
+
+function evaluateForm(ds, all) {
+  const p = (all.EvaluateParams || {}).properties || {};
+  const d = (k, fallback) => (p[k] && p[k].default !== undefined ? p[k].default : fallback);
+  const chosen = new Set(d("methods", ["none", "ros", "deepclsmote"]));
+  const methods = enumOf(p.methods, all);
+  const form = h("form", { class: "params", id: "evaluate-form" },
+    h("fieldset", { class: "wide" }, h("legend", {}, "methods"),
+      methods.map((m) => h("label", {}, h("input", { type: "checkbox", name: "methods", value: m,
+                                                    checked: chosen.has(m) }), m))),
+    field("folds", h("input", { type: "number", name: "folds", min: 2, max: 10, value: d("folds", 5) })),
+    field("seeds", h("input", { type: "text", name: "seeds", value: d("seeds", [0]).join(","),
+                                 pattern: "\\d+(,\\d+)*" }), "comma-separated"),
+    field("profile", h("select", { name: "profile" },
+      enumOf(p.profile, all).map((m) => h("option", { value: m, selected: m === d("profile") }, m))),
+      "smoke: seconds; cpu: minutes; paper: GPU hours"),
+    field("augmentation", h("select", { name: "augment" },
+      enumOf(p.augment, all).map((m) => h("option", { value: m, selected: m === d("augment") }, m)))),
+    field("class counts", h("select", { name: "imbalance" },
+      enumOf(p.imbalance, all).map((m) => h("option", { value: m, selected: m === d("imbalance") }, m)))),
+    h("div", { class: "actions" }, h("button", { type: "submit", id: "evaluate-start" }, "Start evaluation")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearError();
+    const f = new FormData(form);
+    const params = {
+      methods: f.getAll("methods"), folds: parseInt(f.get("folds"), 10),
+      seeds: String(f.get("seeds")).split(",").filter(Boolean).map((x) => parseInt(x, 10)),
+      profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
+    };
+    try {
+      const job = await api("POST", "/v1/jobs", { json: { kind: "evaluate", dataset_id: ds.id, params } });
+      go(`#/jobs/${job.id}`);
+    } catch (err) { showError(err); }
+  });
+  return form;
+}
+
+// --- pages: models --------------------------------------------------------------
+function modelsTable(models) {
+  if (!models.length) return h("p", { class: "muted" }, "No models yet.");
+  return h("table", { class: "models-table" },
+    h("thead", {}, h("tr", {}, ["model", "method", "epochs", "classes", "image", "created"]
+      .map((t) => h("th", {}, t)))),
+    h("tbody", {}, models.map((m) => h("tr", { class: "clickable", dataset: { id: m.id },
+                                             onclick: () => go(`#/models/${m.id}`) },
+      h("td", { class: "mono" }, h("a", { href: `#/models/${m.id}` }, shortId(m.id))),
+      h("td", {}, m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
+      h("td", {}, m.image_shape.join("×")), h("td", {}, when(m.created_at))))));
+}
+
+async function modelsPage(root, signal) {
+  const models = await api("GET", "/v1/models", { signal });
+  root.replaceChildren(h("h1", {}, "Models"), modelsTable(models));
+}
+
+async function modelPage(root, signal, id) {
+  const m = await api("GET", `/v1/models/${id}`, { signal });
+  root.replaceChildren(
+    h("h1", {}, `Model ${shortId(m.id)}`),
+    h("div", { class: "card" }, h("dl", { class: "facts" },
+      h("dt", {}, "id"), h("dd", { class: "mono" }, m.id),
+      h("dt", {}, "method"), h("dd", {}, m.method),
+      h("dt", {}, "dataset"), h("dd", {}, m.dataset_id
+        ? h("a", { href: `#/datasets/${m.dataset_id}` }, shortId(m.dataset_id)) : "—"),
+      h("dt", {}, "trained by"), h("dd", {}, m.job_id
+        ? h("a", { href: `#/jobs/${m.job_id}` }, shortId(m.job_id)) : "an upload"),
+      h("dt", {}, "parameters"), h("dd", { class: "mono" },
+        Object.entries(m.params).map(([k, v]) => `${k}=${v}`).join("  ")),
+      h("dt", {}, "library"), h("dd", {}, m.library_version))),
+    h("h2", {}, "Generate synthetic images"),
+    h("div", { class: "card" }, generateForm(m)));
+}
+
+function generateForm(m) {
+  const counts = m.classes.map((c) => h("label", {}, h("span", {}, `${c.name} `, h("span", { class: "muted" }, `(${c.count})`)),
+    h("input", { type: "number", min: 0, max: 1000000, value: 0, name: `count:${c.name}`,
+                 dataset: { cls: c.name } })));
+  const countsBox = h("div", { class: "counts", id: "strategy-counts", hidden: true }, counts);
+  const radio = (value, label, checked) => h("label", {},
+    h("input", { type: "radio", name: "strategy", value, checked,
+                 onchange: () => { countsBox.hidden = value !== "counts"; } }), label);
+  const form = h("form", { class: "params", id: "generate-form" },
+    h("fieldset", { class: "wide" }, h("legend", {}, "how many new images"),
+      radio("auto", "balance all classes (up to the largest)", true),
+      radio("counts", "counts per class", false), countsBox),
+    field("content", h("select", { name: "content" },
+      h("option", { value: "balanced" }, "dataset + synthetic (balanced set)"),
+      h("option", { value: "synthetic" }, "synthetic images only"))),
+    field("format", h("select", { name: "output" },
+      h("option", { value: "npz" }, ".npz arrays"), h("option", { value: "zip" }, "ImageFolder .zip of PNGs"))),
+    field("seed", h("input", { type: "number", name: "random_state", min: 0, value: 0 })),
+    h("div", { class: "actions" }, h("button", { type: "submit", id: "generate-start" }, "Generate")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearError();
+    const f = new FormData(form);
+    let strategy = "auto";
+    if (f.get("strategy") === "counts") {
+      strategy = {};
+      for (const input of countsBox.querySelectorAll("input")) {
+        const n = parseInt(input.value || "0", 10);
+        if (n > 0) strategy[input.dataset.cls] = n;
+      }
+      if (!Object.keys(strategy).length) { showError(new Error("ask for at least one image")); return; }
+    }
+    const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output") };
+    if (f.get("random_state") !== "") params.random_state = parseInt(f.get("random_state"), 10);
+    try {
+      const job = await api("POST", "/v1/jobs", { json: { kind: "generate", model_id: m.id, params } });
+      go(`#/jobs/${job.id}`);
+    } catch (err) { showError(err); }
+  });
+  return form;
+}
+
+// --- pages: jobs ------------------------------------------------------------------
+// Train jobs count epochs; evaluations count their steps (fits and classifiers).
+function unit(job) { return job.kind === "train" ? "epoch" : "step"; }
+
+function progressText(job) {
+  const p = job.progress || {};
+  const parts = [];
+  if (TERMINAL.has(job.status)) {
+    if (job.started_at && job.finished_at) {
+      const seconds = (new Date(job.finished_at) - new Date(job.started_at)) / 1000;
+      parts.push(`${job.status} after ${seconds.toFixed(1)} s`);
+    }
+    if (p.epoch != null && p.epochs != null) parts.push(`${unit(job)} ${p.epoch} of ${p.epochs}`);
+    return parts.join(" · ");
+  }
+  if (p.stage) parts.push(p.stage);
+  if (p.epoch != null && p.epochs != null) parts.push(`${unit(job)} ${p.epoch} of ${p.epochs}`);
+  else if (p.fraction != null && !TERMINAL.has(job.status)) parts.push(`${Math.round(100 * p.fraction)} %`);
+  if (p.note) parts.push(p.note);
+  return parts.join(" · ");
+}
+
+function jobsTable(jobs) {
+  if (!jobs.length) return h("p", { class: "muted" }, "No jobs yet.");
+  return h("table", { class: "jobs-table" },
+    h("thead", {}, h("tr", {}, ["job", "kind", "status", "progress", "dataset", "model", "created"]
+      .map((t) => h("th", {}, t)))),
+    h("tbody", {}, jobs.map((j) => h("tr", { class: "clickable", dataset: { id: j.id, status: j.status },
+                                           onclick: () => go(`#/jobs/${j.id}`) },
+      h("td", { class: "mono" }, h("a", { href: `#/jobs/${j.id}` }, shortId(j.id))),
+      h("td", {}, j.kind), h("td", {}, statusBadge(j.status)),
+      h("td", { class: "muted" }, j.error ? j.error.message : progressText(j)),
+      h("td", { class: "mono" }, shortId(j.dataset_id)), h("td", { class: "mono" }, shortId(j.model_id)),
+      h("td", {}, when(j.created_at))))));
+}
+
+async function jobsPage(root, signal) {
+  const holder = h("div", {});
+  root.replaceChildren(h("h1", {}, "Jobs"), holder);
+  while (!signal.aborted) {  // refreshed every 2 s while the page is open
+    const jobs = await api("GET", "/v1/jobs", { signal });
+    holder.replaceChildren(jobsTable(jobs));
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function jobPage(root, signal, id) {
+  const first = await api("GET", `/v1/jobs/${id}`, { signal });
+  const points = new Map();  // epoch -> losses, from the live events (train jobs)
+  const badge = h("span", { id: "job-status" });
+  const bar = h("div", { style: "width:0%" });
+  const text = h("div", { id: "job-progress", class: "muted" });
+  const error = h("p", { id: "job-error", hidden: true, style: "color:var(--bad)" });
+  const chartBox = h("div", { id: "loss-box" });
+  const results = h("div", { id: "job-results" });
+  const cancel = h("button", { class: "danger", type: "button", id: "job-cancel", onclick: async () => {
+    cancel.disabled = true;
+    try { render(await api("POST", `/v1/jobs/${id}/cancel`)); } catch (err) { showError(err); cancel.disabled = false; }
+  } }, "Cancel");
+  const links = h("p", {},
+    first.dataset_id ? h("a", { href: `#/datasets/${first.dataset_id}` }, "dataset") : null, " ",
+    first.model_id ? h("a", { href: `#/models/${first.model_id}` }, "model") : null);
+  root.replaceChildren(...[
+    h("h1", {}, `${first.kind[0].toUpperCase()}${first.kind.slice(1)} job `, h("span", { class: "mono" }, shortId(id))),
+    h("div", { class: "card" },
+      h("div", { class: "row", style: "align-items:center" }, badge, h("div", { class: "progress" }, bar), cancel),
+      text, error, links),
+    first.kind === "train" ? h("h2", {}, "Loss per epoch") : null,
+    first.kind === "train" ? h("div", { class: "card" }, chartBox) : null,
+    results].filter(Boolean));
+
+  let shownResults = false;
+  function render(job) {
+    badge.replaceChildren(statusBadge(job.status));
+    const p = job.progress || {};
+    const fraction = job.status === "succeeded" ? 1 : (p.fraction ?? 0);
+    bar.style.width = `${Math.round(100 * fraction)}%`;
+    text.textContent = progressText(job);
+    cancel.hidden = TERMINAL.has(job.status);
+    if (job.cancel_requested && !TERMINAL.has(job.status)) cancel.disabled = true;
+    error.hidden = !job.error;
+    if (job.error) error.textContent = `${job.error.message} [${job.error.code}]`;
+    if (job.kind === "train" && p.losses && p.epoch != null) {
+      points.set(p.epoch, p.losses);
+      drawLosses();
+    }
+    if (TERMINAL.has(job.status) && !shownResults) {
+      shownResults = true;
+      showResults(job, results, signal).catch(showError);
+    }
+  }
+  function drawLosses() {
+    const pts = [...points.entries()].sort((a, b) => a[0] - b[0])
+      .map(([epoch, losses]) => ({ epoch, losses }));
+    chartBox.replaceChildren(lossChart(pts), lossLegend(pts));
+  }
+  if (first.kind === "train") drawLosses();
+  render(first);
+  if (!TERMINAL.has(first.status)) await watchJob(id, render, signal);
+}
+
+async function artifactList(job, signal) {
+  return api("GET", `/v1/jobs/${job.id}/artifacts`, { signal });
+}
+
+async function showResults(job, box, signal) {
+  if (job.status !== "succeeded") return;
+  const artifacts = await artifactList(job, signal);
+  const downloads = h("div", { class: "row", id: "downloads" }, artifacts.map((a) =>
+    h("button", { type: "button", class: "secondary", dataset: { name: a.name },
+                  onclick: () => download(a.url, a.name).catch(showError) },
+      `Download ${a.name} (${bytes(a.size)})`)));
+  const parts = [h("h2", {}, "Results"), h("div", { class: "card" }, downloads)];
+  if (job.kind === "train") {
+    const r = job.result || {};
+    parts.push(h("div", { class: "card" }, h("dl", { class: "facts" },
+      h("dt", {}, "model"), h("dd", {}, h("a", { href: `#/models/${r.model_id}`, id: "model-link" }, shortId(r.model_id))),
+      h("dt", {}, "reused"), h("dd", {}, r.reused ? "yes: same data, parameters and seed" : "no"),
+      h("dt", {}, "device"), h("dd", {}, r.device ?? "—"),
+      h("dt", {}, "training time"), h("dd", {}, r.training_seconds != null ? `${r.training_seconds} s` : "—")),
+      h("p", {}, h("a", { class: "button", href: `#/models/${r.model_id}` }, "Generate images with this model"))));
+    if (artifacts.some((a) => a.name === "history.json")) {
+      const history = await api("GET", `/v1/jobs/${job.id}/artifacts/history.json`, { signal });
+      const blob = history instanceof Blob ? JSON.parse(await history.text()) : history;
+      const pts = blob.map((losses, i) => ({ epoch: i + 1, losses }));
+      const chartBox = document.getElementById("loss-box");
+      if (chartBox && pts.length) chartBox.replaceChildren(lossChart(pts), lossLegend(pts));
+    }
+  } else if (job.kind === "generate") {
+    const r = job.result || {};
+    parts.push(h("div", { class: "card" },
+      h("p", {}, `${r.n_synthetic} synthetic images (${Object.entries(r.counts || {})
+        .map(([k, v]) => `${k}: ${v}`).join(", ")}); ${r.content === "balanced"
+        ? "the download holds the dataset with them" : "the download holds them alone"}.`),
+      h("img", { class: "figure", id: "synthetic-grid", alt: "real and synthetic images per class",
+                 src: await blobUrl(`/v1/jobs/${job.id}/artifacts/preview.png`, signal) })));
+  } else if (job.kind === "evaluate") {
+    const report = await api("GET", `/v1/jobs/${job.id}/artifacts/report.json`, { signal });
+    const data = report instanceof Blob ? JSON.parse(await report.text()) : report;
+    parts.push(reportView(data));
+    const figures = artifacts.filter((a) => a.name.endsWith(".png"));
+    const imgs = await Promise.all(figures.map(async (a) => h("figure", {},
+      h("img", { class: "figure", alt: a.name, src: await blobUrl(a.url, signal) }),
+      h("figcaption", { class: "muted" }, a.name))));
+    parts.push(h("h2", {}, "Figures"), h("div", { class: "card figures" }, imgs));
+  }
+  box.replaceChildren(...parts);
+}
+
+function reportView(report) {
+  const cfg = report.config || {};
+  const out = [h("h2", {}, "Report"),
+    h("p", { class: "muted" }, `${report.dataset.name}: profile ${cfg.profile}, ${cfg.folds} folds, `
+      + `seeds ${JSON.stringify(cfg.seeds)}, ${Math.round(report.seconds)} s. Values in %: mean ± `
+      + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling.")];
+  const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
+                ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, 3 rarest"]];
+  for (const augment of [true, false]) {
+    const rows = report.summary.filter((r) => r.augment === augment && r.split === "balanced_test");
+    if (!rows.length) continue;
+    const best = Math.max(...rows.map((r) => r.acsa.mean));
+    out.push(h("h3", {}, `Balanced test set, classifier ${augment ? "with" : "without"} augmentation`),
+      h("table", { class: "report-table", dataset: { augment: String(augment) } },
+        h("thead", {}, h("tr", {}, h("th", {}, "method"), cols.map(([, t]) => h("th", { class: "num" }, t)),
+                         h("th", { class: "num" }, "p"))),
+        h("tbody", {}, rows.map((r) => h("tr", { dataset: { method: r.method } },
+          h("td", {}, r.method, r.acsa.mean === best ? h("strong", {}, " (best ACSA)") : null),
+          cols.map(([k]) => h("td", { class: "num" }, `${pct(r[k].mean)} ± ${pct(r[k].std)}`)),
+          h("td", { class: "num" }, r.wilcoxon_vs_none && r.wilcoxon_vs_none.p_value != null
+            ? r.wilcoxon_vs_none.p_value.toPrecision(3) : ""))))),
+      h("p", { class: "muted" }, "Per-class recall:"),
+      recallChart(report.dataset.classes, rows),
+      h("div", { class: "legend" }, rows.map((r, m) =>
+        h("span", { style: `--c:${METHOD_COLOURS[m % METHOD_COLOURS.length]}` }, r.method))));
+  }
+  return h("div", { class: "card", id: "report" }, out);
+}
+
+// --- start ----------------------------------------------------------------------
+async function showDevice() {
+  try {
+    const ready = await api("GET", "/v1/ready");
+    document.getElementById("device").textContent = ready.device ? `jobs run on ${ready.device}` : "";
+  } catch (_) { /* readiness is informative only */ }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const keyInput = document.getElementById("api-key");
+  keyInput.value = apiKey();
+  document.getElementById("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = keyInput.value.trim();
+    if (key) localStorage.setItem(KEY_STORAGE, key); else localStorage.removeItem(KEY_STORAGE);
+    clearError();
+    route();
+  });
+  document.getElementById("error-close").addEventListener("click", clearError);
+  window.addEventListener("hashchange", () => { clearError(); route(); });
+  window.addEventListener("unhandledrejection", (e) => showError(e.reason));
+  showDevice();
+  route();
+});

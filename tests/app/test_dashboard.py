@@ -1,0 +1,229 @@
+"""The dashboard at ``/`` in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The service is the real one on a loopback port. A person can look at what the
+browser saw: each step saves a screenshot under ``test-artifacts/dashboard/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ..conftest import ROOT, SHARED_DATA, missing_data
+from .server import LiveServer
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+SHOTS = ROOT / "test-artifacts" / "dashboard"
+#: Imbalanced MNIST: 60 images of digit 0 down to 8 of digit 9.
+COUNTS = [60, 50, 40, 30, 25, 20, 15, 12, 10, 8]
+TIMEOUT = 180_000  # ms: a job process starts, imports torch and trains on a shared CPU
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium",
+                        pytrace=False)
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=CHROMIUM_ARGS, accept_downloads=True,
+            viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(30_000)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(chromium):
+    page = chromium.new_page()
+    messages: list[str] = []
+    page.on("pageerror", lambda exc: messages.append(str(exc)))
+    yield page
+    page.close()
+    assert not messages, f"JavaScript errors on the page: {messages}"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    srv = LiveServer(tmp_path_factory.mktemp("dashboard")).start()
+    yield srv
+    srv.stop()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def imbalanced_mnist_npz() -> bytes:
+    from deepclsmote.datasets import load_idx_pair
+
+    root = SHARED_DATA / "mnist"
+    if not (root / "t10k-images-idx3-ubyte.gz").is_file():
+        missing_data(f"the MNIST test set is not in {root}")
+    X, y = load_idx_pair(root / "t10k-images-idx3-ubyte.gz", root / "t10k-labels-idx1-ubyte.gz")
+    keep = np.concatenate([np.flatnonzero(y == c)[:n] for c, n in enumerate(COUNTS)])
+    buf = io.BytesIO()
+    np.savez(buf, images=X[keep], labels=y[keep])
+    return buf.getvalue()
+
+
+def drop_file(page, selector: str, name: str, data: bytes) -> None:
+    """Drag and drop a file onto an element, as a person would from their file manager."""
+    transfer = page.evaluate_handle(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name));
+            return dt;
+        }""", [name, base64.b64encode(data).decode()])
+    page.dispatch_event(selector, "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def loss_points(page) -> int:
+    return int(page.locator("#loss-chart").get_attribute("data-points") or 0)
+
+
+def set_fields(page, form: str, values: dict) -> None:
+    for name, value in values.items():
+        page.locator(f"{form} [name={name}]").fill(str(value))
+
+
+def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, tmp_path):
+    page.goto(service.url + "/")
+    expect(page.locator("#datasets-table")).to_contain_text("digits")
+    shot(page, "01-datasets")
+
+    # upload by drag and drop: the manifest, with its class counts and real images
+    drop_file(page, "#dropzone", "mnist-imbalanced.npz", imbalanced_mnist_npz())
+    expect(page.locator("h1")).to_have_text("Dataset mnist-imbalanced", timeout=60_000)
+    expect(page.locator("#imbalance-ratio")).to_have_text("7.50")
+    expect(page.locator("#class-counts rect.bar")).to_have_count(10)
+    assert page.locator('#class-counts rect[data-class="9"] title').text_content() == "9: 8"
+    grid = page.locator("#dataset-grid")
+    expect(grid).to_have_attribute("src", re.compile("^blob:"))
+    page.wait_for_function("document.getElementById('dataset-grid').naturalWidth > 0")
+    shot(page, "02-manifest")
+    dataset_url = page.url
+
+    # train: defaults come from the service's schema; watch the loss curve grow
+    assert page.locator("#train-form [name=w_compact]").input_value() == "0.02"
+    set_fields(page, "#train-form", {"epochs": 40, "dim_h": 4, "n_z": 8, "batch_size": 32})
+    page.click("#train-start")
+    expect(page.locator("#job-status")).to_contain_text(re.compile("queued|running"))
+    page.wait_for_function(
+        "Number(document.getElementById('loss-chart')?.dataset.points) >= 2", timeout=TIMEOUT)
+    first = loss_points(page)
+    expect(page.locator("#job-progress")).to_contain_text(re.compile(r"epoch \d+ of 40"))
+    shot(page, "03-training")
+    page.wait_for_function(
+        f"Number(document.getElementById('loss-chart')?.dataset.points) > {first}",
+        timeout=TIMEOUT)
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
+    assert loss_points(page) == 40  # the whole curve, from the job's history
+    assert page.locator("#loss-chart polyline[data-part=recon]").count() == 1
+    expect(page.locator("#job-cancel")).to_be_hidden()
+    shot(page, "04-trained")
+
+    # generate the balanced set: the preview grid, then the download
+    page.click("#job-results a.button")
+    expect(page.locator("#generate-form")).to_be_visible()
+    page.locator("#generate-form select[name=content]").select_option("balanced")
+    page.click("#generate-start")
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
+    page.wait_for_function("document.getElementById('synthetic-grid')?.naturalWidth > 0")
+    shot(page, "05-generated")
+    with page.expect_download() as info:
+        page.click('#downloads button[data-name="samples.npz"]')
+    saved = tmp_path / "samples.npz"
+    info.value.save_as(saved)
+    with np.load(saved) as npz:
+        labels = npz["labels"]
+        assert npz["images"].shape[1:] == (28, 28)
+    assert {str(c): int((labels == str(c)).sum()) for c in range(10)} == {
+        str(c): 60 for c in range(10)}
+
+    # evaluate on the same dataset and read the report
+    page.goto(dataset_url)
+    form = page.locator("#evaluate-form")
+    expect(form).to_be_visible()
+    for box in form.locator("input[name=methods]").all():
+        box.set_checked(box.get_attribute("value") in ("none", "ros"))
+    set_fields(page, "#evaluate-form", {"folds": 2})
+    form.locator("select[name=profile]").select_option("smoke")
+    page.click("#evaluate-start")
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
+    report = page.locator("#report")
+    expect(report.locator("table.report-table tbody tr")).to_have_count(2)
+    expect(report.locator('tr[data-method="ros"]')).to_contain_text("±")
+    expect(report.locator("svg.recall-chart rect")).to_have_count(20)
+    page.wait_for_function(
+        "[...document.querySelectorAll('.figures img')].every((i) => i.naturalWidth > 0)")
+    assert page.locator(".figures img").count() >= 1
+    shot(page, "06-report")
+
+    # every job is listed with its status
+    page.click("header nav a[data-nav=jobs]")
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(3)
+    expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(3)
+    shot(page, "07-jobs")
+
+
+def test_a_running_job_can_be_cancelled(service, page):
+    page.goto(service.url + "/")
+    page.click("#datasets-table >> text=digits")
+    set_fields(page, "#train-form", {"epochs": 2000, "dim_h": 4, "n_z": 4, "random_state": 5})
+    page.click("#train-start")
+    expect(page.locator("#job-status")).to_have_text("running", timeout=TIMEOUT)
+    page.wait_for_function(
+        "Number(document.getElementById('loss-chart')?.dataset.points) >= 1", timeout=TIMEOUT)
+    shot(page, "08-before-cancel")
+    page.click("#job-cancel")
+    expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
+    expect(page.locator("#job-cancel")).to_be_hidden()
+    shot(page, "09-cancelled")
+
+
+def test_errors_show_the_apis_message_not_a_blank_page(service, page):
+    page.goto(service.url + "/")
+    page.set_input_files("#upload-file", files=[{
+        "name": "broken.npz", "mimeType": "application/octet-stream", "buffer": b"not a zip"}])
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error-text")).to_contain_text("npz")
+    expect(page.locator("#upload-status")).to_have_text("upload refused")
+    shot(page, "10-upload-refused")
+
+    page.goto(service.url + "/#/jobs/" + "0" * 32)
+    expect(page.locator("#error-text")).to_contain_text("not found")
+    expect(page.locator("main h1")).to_have_text("Could not show this page")
+    shot(page, "11-not-found")
+
+
+def test_with_api_keys_the_dashboard_asks_for_one(make_server, page):
+    srv = make_server(api_keys="alice:secret-a").start()
+    page.goto(srv.url + "/")
+    expect(page.locator("#error-text")).to_contain_text("API key")
+    page.fill("#api-key", "secret-a")
+    page.click("#key-form button")
+    expect(page.locator("#datasets-table")).to_contain_text("digits")
+    expect(page.locator("#error")).to_be_hidden()
+    page.reload()  # the key is remembered in this browser
+    expect(page.locator("#datasets-table")).to_contain_text("digits")
+    shot(page, "12-with-key")

@@ -94,6 +94,9 @@ def dataset_preview(dataset_id: str, tenant: TenantDep, catalog: CatalogDep,
 def delete_dataset(dataset_id: str, tenant: TenantDep, catalog: CatalogDep, store: StoreDep,
                    storage: StorageDep) -> Response:
     row = _dataset(dataset_id, tenant, catalog)
+    if row.builtin:  # every tenant has it, and each start would bring it back
+        raise Conflict(f"dataset {row.id} is the built-in {row.name!r} set, which every tenant "
+                       f"has; it cannot be deleted", code="builtin_dataset")
     if store.uses(dataset_id=row.id):
         raise Conflict(f"dataset {row.id} is used by a queued or running job; cancel it or "
                        f"wait for it to finish", code="dataset_in_use")

@@ -53,6 +53,10 @@ def test_digits_is_there_from_the_first_start(server):
     assert ds["builtin"] and ds["n_images"] == 1797 and ds["image_shape"] == [8, 8]
     assert [k["name"] for k in ds["classes"]] == [str(d) for d in range(10)]
     assert ds["imbalance_ratio"] == pytest.approx(183 / 174)
+    with server.client() as c:
+        r = c.delete(f"/v1/datasets/{ds['id']}")
+        assert r.status_code == 409 and r.json()["error"]["code"] == "builtin_dataset"
+        assert c.get(f"/v1/datasets/{ds['id']}").status_code == 200
 
 
 def test_train_generate_sample_and_reuse_on_digits(server):

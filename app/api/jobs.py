@@ -47,7 +47,8 @@ def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: R
     return JobPublic.of(job)
 
 
-@router.get("", response_model=list[JobPublic], responses=responses(401))
+@router.get("", response_model=list[JobPublic],
+            responses={**responses(401), 200: {"links": links.FIRST_JOB}})
 def list_jobs(tenant: TenantDep, store: StoreDep,
               status_: Annotated[JobStatusName | None, Query(alias="status")] = None,
               kind: Literal["train", "generate", "evaluate"] | None = None,

@@ -26,7 +26,8 @@ def _model(model_id: str, tenant: str, catalog):
     return row
 
 
-@router.get("", response_model=list[ModelPublic], responses=responses(401))
+@router.get("", response_model=list[ModelPublic],
+            responses={**responses(401), 200: {"links": links.FIRST_MODEL}})
 def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None = None,
                 limit: Limit = 100,
                 offset: Offset = 0) -> list[ModelPublic]:
@@ -54,7 +55,7 @@ def delete_model(model_id: str, tenant: TenantDep, catalog: CatalogDep, store: S
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModelPublic,
-             responses=responses(400, 401, 413, 422))
+             responses={**responses(400, 401, 413, 422), 201: {"links": links.UPLOADED_MODEL}})
 async def upload_model(
     file: Annotated[UploadFile, File(description="a .zip of the folder that the library's "
                                                  "save() wrote: config.json and weights.pt")],

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 import signal
+import subprocess
+import time
 
 import pytest
 
@@ -47,6 +50,42 @@ def test_a_full_disk_fails_the_job_with_a_clear_error_and_no_partial_file(make_s
         _check_artifacts(srv, c, small)
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 3 MB file system (tmpfs) to hold the service's data; needs the right to mount."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:  # not root, or no CAP_SYS_ADMIN: the RLIMIT_FSIZE test still runs
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_really_full_device_fails_the_job_and_frees_its_space(make_server, small_disk):
+    srv = make_server(small_disk / "data").start()
+    with srv.client() as c:
+        ds = _digits(c)
+        model = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
+                                                     "params": TINY}).json()["id"])["model_id"]
+        free_before = shutil.disk_usage(small_disk).free
+        big = c.post("/v1/jobs", json={"kind": "generate", "model_id": model, "params": {
+            "sampling_strategy": {"0": 40000}, "output": "zip"}}).json()
+        failed = wait_for(c, big["id"])
+        assert failed["status"] == "failed", failed
+        assert failed["error"]["code"] == "storage_full", failed
+        assert c.get(f"/v1/jobs/{big['id']}/artifacts").json() == []
+        assert not list((srv.data_dir / "jobs" / big["id"]).rglob("samples*"))
+        assert shutil.disk_usage(small_disk).free >= free_before - 64 * 1024  # nothing left
+        small = wait_for(c, c.post("/v1/jobs", json={"kind": "generate", "model_id": model,
+                                                     "params": {"sampling_strategy": {"0": 5}}}
+                                   ).json()["id"])
+        assert small["status"] == "succeeded", small
+        _check_artifacts(srv, c, small)
+    srv.stop()
+
+
 # Seeds whose draws kill the service at epochs 2 and 9 and the job process at 3 and 9.
 @pytest.mark.parametrize("seed", [1, 4, 5, 6])
 def test_random_kills_end_every_job_once_with_whole_artifacts(make_server, tmp_path, seed):
@@ -79,3 +118,47 @@ def test_random_kills_end_every_job_once_with_whole_artifacts(make_server, tmp_p
         _check_artifacts(srv, c, gen)
         statuses = [j["status"] for j in c.get("/v1/jobs").json()]
         assert statuses == ["succeeded", "succeeded"]
+
+
+# Each seed draws which job is hit, what is killed and when; these four cover the service
+# and the job process killed in a generate job and in an evaluate job.
+@pytest.mark.parametrize("seed", [3, 5, 7, 8])
+def test_random_kills_of_generate_and_evaluate_jobs_end_each_once(make_server, tmp_path, seed):
+    rng = random.Random(seed)
+    data = tmp_path / "store"
+    srv = make_server(data).start()
+    with srv.client() as c:
+        ds = _digits(c)
+        model = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
+                                                     "params": TINY}).json()["id"])["model_id"]
+        gen = c.post("/v1/jobs", json={"kind": "generate", "model_id": model, "params": {
+            "sampling_strategy": {"0": 3000, "5": 2000}, "output": "zip"}}).json()
+        ev = c.post("/v1/jobs", json={"kind": "evaluate", "dataset_id": ds, "params": {
+            "methods": ["none", "ros", "deepclsmote"], "folds": 2, "profile": "smoke"}}).json()
+        target = rng.choice([gen, ev])
+        what = rng.choice(["service", "job process"])
+        delay = rng.uniform(0.0, 2.0)  # seconds into the target's run
+        wait_for(c, target["id"], statuses=("running", "succeeded", "failed", "cancelled"))
+        time.sleep(delay)
+        hit = c.get(f"/v1/jobs/{target['id']}").json()["status"] == "running"
+    if what == "service":
+        srv.kill()
+        srv = make_server(data).start()
+    else:
+        for pid in children(srv.process.pid):
+            os.kill(pid, signal.SIGKILL)
+    with srv.client() as c:
+        for job in (gen, ev):
+            done = wait_for(c, job["id"])
+            context = (seed, target["kind"], what, round(delay, 2), hit, done)
+            assert done["status"] == "succeeded", context
+            assert 1 <= done["attempts"] <= done["max_attempts"], context
+            _check_artifacts(srv, c, done)
+        names = {a["name"] for a in c.get(f"/v1/jobs/{ev['id']}/artifacts").json()}
+        assert {"report.json", "report.md"} <= names
+        jobs = c.get("/v1/jobs").json()
+        assert sorted(j["kind"] for j in jobs) == ["evaluate", "generate", "train"]
+        assert all(j["status"] == "succeeded" for j in jobs)
+    print(f"seed {seed}: killed the {what} {delay:.2f} s into the {target['kind']} job "
+          f"({'while it ran' if hit else 'after it ended'}); attempts "
+          f"{[j['attempts'] for j in sorted(jobs, key=lambda j: j['kind'])]}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 TINY_TRAIN = {"epochs": 1, "dim_h": 4, "n_z": 4}
-SMOKE_EVALUATION = {"methods": ["none", "ros"], "folds": 2, "profile": "smoke"}
 
 
 def _dataset(ref: str) -> dict[str, Any]:
@@ -15,8 +14,6 @@ def _dataset(ref: str) -> dict[str, Any]:
         "PreviewDataset": {"operationId": "dataset_preview", "parameters": {"dataset_id": ref}},
         "TrainOnDataset": {"operationId": "submit_job", "requestBody": {
             "kind": "train", "dataset_id": ref, "params": TINY_TRAIN}},
-        "EvaluateDataset": {"operationId": "submit_job", "requestBody": {
-            "kind": "evaluate", "dataset_id": ref, "params": SMOKE_EVALUATION}},
     }
 
 

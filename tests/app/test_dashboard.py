@@ -160,6 +160,20 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     assert {str(c): int((labels == str(c)).sum()) for c in range(10)} == {
         str(c): 60 for c in range(10)}
 
+    # counts per class instead: 7 new images of digit 9 alone, as PNGs in a zip
+    page.click("#job-progress ~ p a >> text=model")
+    form = page.locator("#generate-form")
+    expect(form).to_be_visible()
+    form.locator("input[name=strategy][value=counts]").check()
+    expect(page.locator("#strategy-counts")).to_be_visible()
+    page.fill('#strategy-counts input[data-cls="9"]', "7")
+    form.locator("select[name=content]").select_option("synthetic")
+    form.locator("select[name=output]").select_option("zip")
+    page.click("#generate-start")
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
+    expect(page.locator("#job-results")).to_contain_text("7 synthetic images (9: 7)")
+    expect(page.locator('#downloads button[data-name="samples.zip"]')).to_be_visible()
+
     # evaluate on the same dataset and read the report
     page.goto(dataset_url)
     form = page.locator("#evaluate-form")
@@ -181,8 +195,8 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
 
     # every job is listed with its status
     page.click("header nav a[data-nav=jobs]")
-    expect(page.locator(".jobs-table tbody tr")).to_have_count(3)
-    expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(3)
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(4)
+    expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(4)
     shot(page, "07-jobs")
 
 

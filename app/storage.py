@@ -28,6 +28,7 @@ import mimetypes
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import IO, Any
 import numpy as np
 
 _TMP = ".tmp-"
+_PREVIEW_LOCK = threading.Lock()
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -122,11 +124,21 @@ class Storage:
 
     def dataset_preview(self, dataset_id: str, per_class: int,
                         render: Callable[[], bytes]) -> Path:
-        """The dataset's preview grid, rendered the first time it is asked for."""
+        """The dataset's preview grid, rendered the first time it is asked for.
+
+        Renders happen one at a time (each reads the dataset's arrays into memory),
+        and one that finds its dataset deleted meanwhile keeps nothing.
+        """
         path = self.root / "datasets" / f"{_checked_id(dataset_id)}.preview-{int(per_class)}.png"
-        if not path.is_file():
-            blob = render()
-            atomic_write(path, lambda f: f.write(blob))
+        if path.is_file():
+            return path
+        with _PREVIEW_LOCK:
+            if not path.is_file():
+                blob = render()
+                atomic_write(path, lambda f: f.write(blob))
+                if not self.dataset_path(dataset_id).is_file():
+                    path.unlink(missing_ok=True)
+                    raise FileNotFoundError(self.dataset_path(dataset_id))
         return path
 
     def delete_dataset(self, dataset_id: str) -> None:

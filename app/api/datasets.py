@@ -86,7 +86,7 @@ def dataset_preview(dataset_id: str, tenant: TenantDep, catalog: CatalogDep,
         path = storage.dataset_preview(row.id, per_class, render)
     except FileNotFoundError:  # deleted between the lookup and the read
         raise NotFound(f"dataset {dataset_id} not found", code="dataset_not_found") from None
-    return FileResponse(path, media_type="image/png")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private"})
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT,

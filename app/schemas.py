@@ -112,12 +112,13 @@ class GenerateParams(SampleParams):
 
 
 class EvaluateParams(_Params):
+    # default_factory keeps each request's list its own; the schema shows the default
     methods: list[EvaluationMethod] = Field(
-        default_factory=lambda: list(DEFAULT_METHODS),
-        min_length=1, max_length=10)
+        default_factory=lambda: list(DEFAULT_METHODS), min_length=1, max_length=10,
+        json_schema_extra={"default": list(DEFAULT_METHODS)})
     folds: int = Field(5, ge=2, le=10)
-    seeds: list[Seed] = Field(default_factory=lambda: [0],
-                                                                min_length=1, max_length=10)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1, max_length=10,
+                              json_schema_extra={"default": [0]})
     profile: Literal["smoke", "cpu", "paper"] = "cpu"
     augment: Literal["both", "on", "off"] = "on"
     imbalance: Literal["dataset", "paper"] = Field(

@@ -37,7 +37,7 @@ async function errorOf(response) {
   return new ApiError(response.status, code, message);
 }
 
-async function api(method, path, { json, form, signal } = {}) {
+async function api(method, path, { json, form, signal, raw = false } = {}) {
   const init = { method, headers: headers(), signal };
   if (json !== undefined) {
     init.headers = headers({ "Content-Type": "application/json" });
@@ -55,17 +55,20 @@ async function api(method, path, { json, form, signal } = {}) {
   if (!response.ok) throw await errorOf(response);
   if (response.status === 204) return null;
   const type = response.headers.get("content-type") || "";
-  return type.includes("json") ? response.json() : response.blob();
+  return type.includes("json") && !raw ? response.json() : response.blob();
 }
 
-// A blob URL for an authenticated GET (an <img> cannot send the key itself).
+// A blob URL for an authenticated GET (an <img> cannot send the key itself),
+// revoked when the page that asked for it goes away.
 async function blobUrl(path, signal) {
-  const blob = await api("GET", path, { signal });
-  return URL.createObjectURL(blob);
+  const blob = await api("GET", path, { signal, raw: true });
+  const url = URL.createObjectURL(blob);
+  if (signal) signal.addEventListener("abort", () => URL.revokeObjectURL(url), { once: true });
+  return url;
 }
 
 async function download(path, filename) {
-  const url = await blobUrl(path);
+  const url = URL.createObjectURL(await api("GET", path, { raw: true }));
   const a = h("a", { href: url, download: filename });
   document.body.append(a);
   a.click();
@@ -165,7 +168,7 @@ async function watchJob(jobId, onJob, signal) {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value.replace(/\r\n/g, "\n");
+      buffer = (buffer + value).replace(/\r\n/g, "\n");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
         const block = buffer.slice(0, cut);
@@ -181,12 +184,17 @@ async function watchJob(jobId, onJob, signal) {
     }
   } catch (err) {
     if (err.name === "AbortError") return;
-    if (err instanceof ApiError && err.status !== 0) throw err;
+    if (err instanceof ApiError && [401, 403, 404].includes(err.status)) throw err;
   }
-  while (!signal.aborted) {  // the stream ended early: poll until the job ends
-    const job = await api("GET", `/v1/jobs/${jobId}`, { signal });
-    onJob(job);
-    if (TERMINAL.has(job.status)) return;
+  while (!signal.aborted) {  // the stream broke: poll until the job ends
+    try {
+      const job = await api("GET", `/v1/jobs/${jobId}`, { signal });
+      onJob(job);
+      if (TERMINAL.has(job.status)) return;
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      showError(err);  // keep the page; try again
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -328,6 +336,9 @@ async function route() {
 
 function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
+// Navigate after a submit, unless the person has moved on to another page meanwhile.
+function goFrom(element, hash) { if (element.isConnected) go(hash); }
+
 // --- pages: datasets ------------------------------------------------------------
 async function datasetsPage(root, signal) {
   const datasets = await api("GET", "/v1/datasets", { signal });
@@ -349,7 +360,7 @@ async function datasetsPage(root, signal) {
     try {
       const ds = await api("POST", "/v1/datasets", { form });
       status.textContent = "";
-      go(`#/datasets/${ds.id}`);
+      goFrom(zone, `#/datasets/${ds.id}`);
     } catch (err) {
       status.textContent = "upload refused";
       showError(err);
@@ -420,6 +431,18 @@ async function datasetPage(root, signal, id) {
     jobsTable(jobs));
 }
 
+// A form's number, or undefined when the box is empty; a bad entry is refused
+// here with its field's name rather than sent as something else.
+function numberOf(form, name, { integer = true } = {}) {
+  const raw = String(form.get(name) ?? "").trim();
+  if (raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be ${integer ? "a whole number" : "a number"}; got ${raw}`);
+  }
+  return n;
+}
+
 function field(name, input, hint) {
   return h("label", { title: hint || "" }, name, input);
 }
@@ -446,17 +469,19 @@ function trainForm(ds, all) {
     e.preventDefault();
     clearError();
     const f = new FormData(form);
-    const params = { method: f.get("method"), decoding: f.get("decoding") };
-    for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
-      if (f.get(k) !== "") params[k] = parseInt(f.get(k), 10);
-    }
-    for (const k of ["w_compact", "w_separation"]) {
-      if (f.get(k) !== "") params[k] = parseFloat(f.get(k));
-    }
-    if (params.method === "deepsmote") { delete params.w_compact; delete params.w_separation; }
     try {
+      const params = { method: f.get("method"), decoding: f.get("decoding") };
+      for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
+        const v = numberOf(f, k);
+        if (v !== undefined) params[k] = v;
+      }
+      for (const k of ["w_compact", "w_separation"]) {
+        const v = numberOf(f, k, { integer: false });
+        if (v !== undefined) params[k] = v;
+      }
+      if (params.method === "deepsmote") { delete params.w_compact; delete params.w_separation; }
       const job = await api("POST", "/v1/jobs", { json: { kind: "train", dataset_id: ds.id, params } });
-      go(`#/jobs/${job.id}`);
+      goFrom(form, `#/jobs/${job.id}`);
     } catch (err) { showError(err); }
   });
   return form;
@@ -465,7 +490,7 @@ function trainForm(ds, all) {
 function evaluateForm(ds, all) {
   const p = (all.EvaluateParams || {}).properties || {};
   const d = (k, fallback) => (p[k] && p[k].default !== undefined ? p[k].default : fallback);
-  const chosen = new Set(d("methods", ["none", "ros", "deepclsmote"]));
+  const chosen = new Set(d("methods", ["none", "ros", "smote", "deepsmote", "deepclsmote"]));
   const methods = enumOf(p.methods, all);
   const form = h("form", { class: "params", id: "evaluate-form" },
     h("fieldset", { class: "wide" }, h("legend", {}, "methods"),
@@ -486,14 +511,15 @@ function evaluateForm(ds, all) {
     e.preventDefault();
     clearError();
     const f = new FormData(form);
-    const params = {
-      methods: f.getAll("methods"), folds: parseInt(f.get("folds"), 10),
-      seeds: String(f.get("seeds")).split(",").filter(Boolean).map((x) => parseInt(x, 10)),
-      profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
-    };
     try {
+      const seeds = String(f.get("seeds")).split(",").map((x) => x.trim()).filter(Boolean);
+      if (seeds.some((x) => !/^\d+$/.test(x))) throw new Error(`seeds must be whole numbers, comma-separated; got ${f.get("seeds")}`);
+      const params = {
+        methods: f.getAll("methods"), folds: numberOf(f, "folds"), seeds: seeds.map(Number),
+        profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
+      };
       const job = await api("POST", "/v1/jobs", { json: { kind: "evaluate", dataset_id: ds.id, params } });
-      go(`#/jobs/${job.id}`);
+      goFrom(form, `#/jobs/${job.id}`);
     } catch (err) { showError(err); }
   });
   return form;
@@ -558,20 +584,21 @@ function generateForm(m) {
     e.preventDefault();
     clearError();
     const f = new FormData(form);
-    let strategy = "auto";
-    if (f.get("strategy") === "counts") {
-      strategy = {};
-      for (const input of countsBox.querySelectorAll("input")) {
-        const n = parseInt(input.value || "0", 10);
-        if (n > 0) strategy[input.dataset.cls] = n;
-      }
-      if (!Object.keys(strategy).length) { showError(new Error("ask for at least one image")); return; }
-    }
-    const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output") };
-    if (f.get("random_state") !== "") params.random_state = parseInt(f.get("random_state"), 10);
     try {
+      let strategy = "auto";
+      if (f.get("strategy") === "counts") {
+        strategy = Object.create(null);  // class names are keys: "__proto__" is one too
+        for (const input of countsBox.querySelectorAll("input")) {
+          const n = numberOf(f, input.name) ?? 0;
+          if (n > 0) strategy[input.dataset.cls] = n;
+        }
+        if (!Object.keys(strategy).length) throw new Error("ask for at least one image");
+      }
+      const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output") };
+      const seed = numberOf(f, "random_state");
+      if (seed !== undefined) params.random_state = seed;
       const job = await api("POST", "/v1/jobs", { json: { kind: "generate", model_id: m.id, params } });
-      go(`#/jobs/${job.id}`);
+      goFrom(form, `#/jobs/${job.id}`);
     } catch (err) { showError(err); }
   });
   return form;
@@ -616,10 +643,16 @@ function jobsTable(jobs) {
 async function jobsPage(root, signal) {
   const holder = h("div", {});
   root.replaceChildren(h("h1", {}, "Jobs"), holder);
+  holder.replaceChildren(jobsTable(await api("GET", "/v1/jobs", { signal })));
   while (!signal.aborted) {  // refreshed every 2 s while the page is open
-    const jobs = await api("GET", "/v1/jobs", { signal });
-    holder.replaceChildren(jobsTable(jobs));
     await new Promise((r) => setTimeout(r, 2000));
+    try {
+      holder.replaceChildren(jobsTable(await api("GET", "/v1/jobs", { signal })));
+      clearError();
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      showError(err);
+    }
   }
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import shutil
@@ -133,14 +134,20 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     first = loss_points(page)
     expect(page.locator("#job-progress")).to_contain_text(re.compile(r"epoch \d+ of 40"))
     shot(page, "03-training")
+    assert first < 40, "training ended before the page saw it run"
     page.wait_for_function(
         f"Number(document.getElementById('loss-chart')?.dataset.points) > {first}",
         timeout=TIMEOUT)
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
-    assert loss_points(page) == 40  # the whole curve, from the job's history
+    # at the end, the whole curve, from the job's history
+    expect(page.locator("#loss-chart")).to_have_attribute("data-points", "40")
     assert page.locator("#loss-chart polyline[data-part=recon]").count() == 1
     expect(page.locator("#job-cancel")).to_be_hidden()
     shot(page, "04-trained")
+    with page.expect_download() as info:  # a JSON artifact downloads as a file too
+        page.click('#downloads button[data-name="history.json"]')
+    history = json.loads(Path(info.value.path()).read_text())
+    assert len(history) == 40 and {"loss", "recon"} <= set(history[0])
 
     # generate the balanced set: the preview grid, then the download
     page.click("#job-results a.button")
@@ -193,10 +200,13 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     assert page.locator(".figures img").count() >= 1
     shot(page, "06-report")
 
-    # every job is listed with its status
-    page.click("header nav a[data-nav=jobs]")
-    expect(page.locator(".jobs-table tbody tr")).to_have_count(4)
+    # every job on this dataset is listed on its page with its status
+    evaluate_id = page.url.rsplit("/", 1)[1]
+    page.goto(dataset_url)
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(4)  # train, 2 generate, evaluate
     expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(4)
+    page.click("header nav a[data-nav=jobs]")
+    expect(page.locator(f'.jobs-table tr[data-id="{evaluate_id}"]')).to_contain_text("succeeded")
     shot(page, "07-jobs")
 
 

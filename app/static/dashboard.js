@@ -447,13 +447,33 @@ function field(name, input, hint) {
   return h("label", { title: hint || "" }, name, input);
 }
 
+// A job form: its parameters' defaults from the service's schema, a select of a
+// parameter's allowed values, and a submit that posts the job and opens its page.
+function schemaDefaults(all, schema) {
+  const props = (all[schema] || {}).properties || {};
+  const d = (k, fallback) => (props[k] && props[k].default !== undefined ? props[k].default : fallback);
+  const choice = (k) => h("select", { name: k },
+    enumOf(props[k], all).map((v) => h("option", { value: v, selected: v === d(k) }, v)));
+  return { props, d, choice };
+}
+
+function submitsJob(form, bodyOf) {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearError();
+    try {
+      const job = await api("POST", "/v1/jobs", { json: bodyOf(new FormData(form)) });
+      goFrom(form, `#/jobs/${job.id}`);
+    } catch (err) { showError(err); }
+  });
+  return form;
+}
+
 function trainForm(ds, all) {
-  const p = (all.TrainParams || {}).properties || {};
-  const d = (k, fallback) => (p[k] && p[k].default !== undefined ? p[k].default : fallback);
+  const { d, choice } = schemaDefaults(all, "TrainParams");
   const num = (k, attrs = {}) => h("input", { type: "number", name: k, value: d(k, ""), ...attrs });
   const form = h("form", { class: "params", id: "train-form" },
-    field("method", h("select", { name: "method" },
-      enumOf(p.method, all).map((m) => h("option", { value: m, selected: m === d("method") }, m)))),
+    field("method", choice("method")),
     field("epochs", num("epochs", { min: 1, max: 2000 })),
     field("latent size (n_z)", h("input", { type: "number", name: "n_z", min: 1, max: 1024,
                                             placeholder: "library default", value: d("n_z", null) ?? "" })),
@@ -461,37 +481,28 @@ function trainForm(ds, all) {
     field("batch size", num("batch_size", { min: 2, max: 4096 })),
     field("w_compact", num("w_compact", { min: 0, max: 100, step: "any" }), "pull to class centroids"),
     field("w_separation", num("w_separation", { min: 0, max: 100, step: "any" }), "push centroids apart"),
-    field("decoding", h("select", { name: "decoding" },
-      enumOf(p.decoding, all).map((m) => h("option", { value: m, selected: m === d("decoding") }, m)))),
+    field("decoding", choice("decoding")),
     field("seed", num("random_state", { min: 0 })),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "train-start" }, "Start training")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearError();
-    const f = new FormData(form);
-    try {
-      const params = { method: f.get("method"), decoding: f.get("decoding") };
-      for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
-        const v = numberOf(f, k);
-        if (v !== undefined) params[k] = v;
-      }
-      for (const k of ["w_compact", "w_separation"]) {
-        const v = numberOf(f, k, { integer: false });
-        if (v !== undefined) params[k] = v;
-      }
-      if (params.method === "deepsmote") { delete params.w_compact; delete params.w_separation; }
-      const job = await api("POST", "/v1/jobs", { json: { kind: "train", dataset_id: ds.id, params } });
-      goFrom(form, `#/jobs/${job.id}`);
-    } catch (err) { showError(err); }
+  return submitsJob(form, (f) => {
+    const params = { method: f.get("method"), decoding: f.get("decoding") };
+    for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
+      const v = numberOf(f, k);
+      if (v !== undefined) params[k] = v;
+    }
+    for (const k of ["w_compact", "w_separation"]) {
+      const v = numberOf(f, k, { integer: false });
+      if (v !== undefined) params[k] = v;
+    }
+    if (params.method === "deepsmote") { delete params.w_compact; delete params.w_separation; }
+    return { kind: "train", dataset_id: ds.id, params };
   });
-  return form;
 }
 
 function evaluateForm(ds, all) {
-  const p = (all.EvaluateParams || {}).properties || {};
-  const d = (k, fallback) => (p[k] && p[k].default !== undefined ? p[k].default : fallback);
+  const { props, d, choice } = schemaDefaults(all, "EvaluateParams");
   const chosen = new Set(d("methods", ["none", "ros", "smote", "deepsmote", "deepclsmote"]));
-  const methods = enumOf(p.methods, all);
+  const methods = enumOf(props.methods, all);
   const form = h("form", { class: "params", id: "evaluate-form" },
     h("fieldset", { class: "wide" }, h("legend", {}, "methods"),
       methods.map((m) => h("label", {}, h("input", { type: "checkbox", name: "methods", value: m,
@@ -499,30 +510,19 @@ function evaluateForm(ds, all) {
     field("folds", h("input", { type: "number", name: "folds", min: 2, max: 10, value: d("folds", 5) })),
     field("seeds", h("input", { type: "text", name: "seeds", value: d("seeds", [0]).join(","),
                                  pattern: "\\d+(,\\d+)*" }), "comma-separated"),
-    field("profile", h("select", { name: "profile" },
-      enumOf(p.profile, all).map((m) => h("option", { value: m, selected: m === d("profile") }, m))),
-      "smoke: seconds; cpu: minutes; paper: GPU hours"),
-    field("augmentation", h("select", { name: "augment" },
-      enumOf(p.augment, all).map((m) => h("option", { value: m, selected: m === d("augment") }, m)))),
-    field("class counts", h("select", { name: "imbalance" },
-      enumOf(p.imbalance, all).map((m) => h("option", { value: m, selected: m === d("imbalance") }, m)))),
+    field("profile", choice("profile"), "smoke: seconds; cpu: minutes; paper: GPU hours"),
+    field("augmentation", choice("augment")),
+    field("class counts", choice("imbalance")),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "evaluate-start" }, "Start evaluation")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearError();
-    const f = new FormData(form);
-    try {
-      const seeds = String(f.get("seeds")).split(",").map((x) => x.trim()).filter(Boolean);
-      if (seeds.some((x) => !/^\d+$/.test(x))) throw new Error(`seeds must be whole numbers, comma-separated; got ${f.get("seeds")}`);
-      const params = {
-        methods: f.getAll("methods"), folds: numberOf(f, "folds"), seeds: seeds.map(Number),
-        profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
-      };
-      const job = await api("POST", "/v1/jobs", { json: { kind: "evaluate", dataset_id: ds.id, params } });
-      goFrom(form, `#/jobs/${job.id}`);
-    } catch (err) { showError(err); }
+  return submitsJob(form, (f) => {
+    const seeds = String(f.get("seeds")).split(",").map((x) => x.trim()).filter(Boolean);
+    if (seeds.some((x) => !/^\d+$/.test(x))) throw new Error(`seeds must be whole numbers, comma-separated; got ${f.get("seeds")}`);
+    const params = {
+      methods: f.getAll("methods"), folds: numberOf(f, "folds"), seeds: seeds.map(Number),
+      profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
+    };
+    return { kind: "evaluate", dataset_id: ds.id, params };
   });
-  return form;
 }
 
 // --- pages: models --------------------------------------------------------------
@@ -580,28 +580,21 @@ function generateForm(m) {
       h("option", { value: "npz" }, ".npz arrays"), h("option", { value: "zip" }, "ImageFolder .zip of PNGs"))),
     field("seed", h("input", { type: "number", name: "random_state", min: 0, value: 0 })),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "generate-start" }, "Generate")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearError();
-    const f = new FormData(form);
-    try {
-      let strategy = "auto";
-      if (f.get("strategy") === "counts") {
-        strategy = Object.create(null);  // class names are keys: "__proto__" is one too
-        for (const input of countsBox.querySelectorAll("input")) {
-          const n = numberOf(f, input.name) ?? 0;
-          if (n > 0) strategy[input.dataset.cls] = n;
-        }
-        if (!Object.keys(strategy).length) throw new Error("ask for at least one image");
+  return submitsJob(form, (f) => {
+    let strategy = "auto";
+    if (f.get("strategy") === "counts") {
+      strategy = Object.create(null);  // class names are keys: "__proto__" is one too
+      for (const input of countsBox.querySelectorAll("input")) {
+        const n = numberOf(f, input.name) ?? 0;
+        if (n > 0) strategy[input.dataset.cls] = n;
       }
-      const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output") };
-      const seed = numberOf(f, "random_state");
-      if (seed !== undefined) params.random_state = seed;
-      const job = await api("POST", "/v1/jobs", { json: { kind: "generate", model_id: m.id, params } });
-      goFrom(form, `#/jobs/${job.id}`);
-    } catch (err) { showError(err); }
+      if (!Object.keys(strategy).length) throw new Error("ask for at least one image");
+    }
+    const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output") };
+    const seed = numberOf(f, "random_state");
+    if (seed !== undefined) params.random_state = seed;
+    return { kind: "generate", model_id: m.id, params };
   });
-  return form;
 }
 
 // --- pages: jobs ------------------------------------------------------------------

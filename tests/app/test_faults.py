@@ -29,6 +29,16 @@ def _check_artifacts(srv: LiveServer, c, job: dict) -> None:
     assert not list(srv.data_dir.rglob("*.tmp-*"))
 
 
+def _crash(srv: LiveServer, what: str, make_server, data) -> LiveServer:
+    """SIGKILL the service (and start a new one on the same data) or its job processes."""
+    if what == "service":
+        srv.kill()
+        return make_server(data).start()
+    for pid in children(srv.process.pid):
+        os.kill(pid, signal.SIGKILL)
+    return srv
+
+
 def test_a_full_disk_fails_the_job_with_a_clear_error_and_no_partial_file(make_server):
     srv = make_server(file_size_limit=1_500_000).start()
     with srv.client() as c:
@@ -100,12 +110,7 @@ def test_random_kills_end_every_job_once_with_whole_artifacts(make_server, tmp_p
         what = rng.choice(["service", "job process"])
         wait_for(c, train["id"], until=lambda j: j["status"] != "queued" and (
             (j["progress"].get("epoch") or 0) >= epoch or j["status"] != "running"))
-    if what == "service":
-        srv.kill()
-        srv = make_server(data).start()
-    else:
-        for pid in children(srv.process.pid):
-            os.kill(pid, signal.SIGKILL)
+    srv = _crash(srv, what, make_server, data)
     with srv.client() as c:
         done = wait_for(c, train["id"])
         assert done["status"] == "succeeded", (seed, what, epoch, done)
@@ -141,12 +146,7 @@ def test_random_kills_of_generate_and_evaluate_jobs_end_each_once(make_server, t
         wait_for(c, target["id"], statuses=("running", "succeeded", "failed", "cancelled"))
         time.sleep(delay)
         hit = c.get(f"/v1/jobs/{target['id']}").json()["status"] == "running"
-    if what == "service":
-        srv.kill()
-        srv = make_server(data).start()
-    else:
-        for pid in children(srv.process.pid):
-            os.kill(pid, signal.SIGKILL)
+    srv = _crash(srv, what, make_server, data)
     with srv.client() as c:
         for job in (gen, ev):
             done = wait_for(c, job["id"])

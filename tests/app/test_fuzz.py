@@ -19,6 +19,12 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 STATEFUL = Path(__file__).with_name("schemathesis-stateful.toml")
 
 
+def _target(tmp_path: Path) -> LiveServer:
+    """The service under fuzzing: one API key, no rate limit, uploads up to 2 MB."""
+    return LiveServer(tmp_path / "svc", api_keys="fuzz:fuzz-key", rate_limit="0",
+                      max_upload_bytes="2000000").start()
+
+
 def _schemathesis(srv: LiveServer, config: Path, *args: str,
                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     st = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
@@ -30,8 +36,7 @@ def _schemathesis(srv: LiveServer, config: Path, *args: str,
 
 
 def test_schemathesis_finds_no_server_error_or_undocumented_answer(tmp_path):
-    srv = LiveServer(tmp_path / "svc", api_keys="fuzz:fuzz-key", rate_limit="0",
-                     max_upload_bytes="2000000").start()
+    srv = _target(tmp_path)
     try:
         r = _schemathesis(srv, CONFIG, "--max-examples", "15",
                           "--phases", "examples,coverage,fuzzing,stateful")
@@ -47,8 +52,7 @@ def test_stateful_chains_go_from_upload_through_training_to_generation(tmp_path)
     make uploads valid and let accepted train jobs finish, so a chain can go from an
     upload to a train job, its model and a generate job. Every job the fuzzer
     started must end, and none with an internal error."""
-    srv = LiveServer(tmp_path / "svc", api_keys="fuzz:fuzz-key", rate_limit="0",
-                     max_upload_bytes="2000000").start()
+    srv = _target(tmp_path)
     try:
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.app.fuzz_hooks",
                "FUZZ_BASE_URL": srv.url, "FUZZ_API_KEY": "fuzz-key",

@@ -48,6 +48,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         "penalty": [StrOptions({"code", "paper"}), None],
         "w_penalty": [Interval(numbers.Real, 0, None, closed="left")],
         "decoding": [StrOptions(set(generation.DECODINGS))],
+        "interpolation": [StrOptions(set(generation.INTERPOLATIONS))],
         "device": [str, torch.device, None],
         "mixed_precision": ["boolean"],
         "image_shape": [tuple, list, None],
@@ -250,13 +251,19 @@ class BaseDeepOverSampler(BaseOverSampler):
         v.check_oversampling_feasible(counts, request)
         gen = torch.Generator(device=self.device_).manual_seed(seed)
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
+        steps = None
+        if self.interpolation == "transfer" and any(request.values()):
+            steps = generation.neighbour_steps(self.codes_, self.labels_)
         images, labels = [], []
         for cls, n_new in request.items():
             if n_new == 0:
                 continue
             members = torch.nonzero(self.labels_ == index[cls]).flatten()
-            k = v.effective_k(self.k_neighbors, members.numel(), cls)
-            z, base = generation.interpolate(self.codes_[members], k, n_new, gen)
+            if steps is not None:
+                z, base = generation.transfer(self.codes_[members], steps, n_new, gen)
+            else:
+                k = v.effective_k(self.k_neighbors, members.numel(), cls)
+                z, base = generation.interpolate(self.codes_[members], k, n_new, gen)
             residual = self.decoding == "residual"
             x = generation.decode(
                 self.decoder_, z, decoding=self.decoding,

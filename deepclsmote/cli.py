@@ -44,7 +44,7 @@ def _make_sampler(args, callback):
     cls = DeepSMOTE if args.method == "deepsmote" else DeepCLSMOTE
     return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z,
                random_state=args.seed, device=args.device, decoding=args.decoding,
-               callback=callback)
+               interpolation=args.interpolation, callback=callback)
 
 
 def cmd_demo(args) -> int:
@@ -137,6 +137,9 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
     p.add_argument("--dim-h", type=int, default=dim_h)
     p.add_argument("--n-z", type=int, default=n_z)
     p.add_argument("--decoding", choices=["direct", "residual"], default="direct")
+    p.add_argument("--interpolation", choices=["smote", "transfer"], default="smote",
+                   help="smote: toward a neighbour of the class (DeepSMOTE); transfer: by a "
+                        "neighbour step of any class (see docs/results.md)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
 

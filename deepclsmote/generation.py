@@ -1,9 +1,17 @@
 """SMOTE in the latent space, and decoding the new codes into images.
 
-For each class to grow: the k nearest neighbours of every code within its
-class (self excluded), base codes drawn uniformly with replacement, one of
-the base's neighbours at random, and ``z = base + u * (neighbour - base)``
-with ``u ~ U(0, 1)``. Everything runs vectorised on the model's device.
+Two ways to make a new code from a real base code of the class to grow, the
+base codes drawn uniformly with replacement and ``u ~ U(0, 1)``:
+
+- ``"smote"`` (DeepSMOTE): the k nearest neighbours of every code within its
+  class (self excluded), one of the base's neighbours at random, and
+  ``z = base + u * (neighbour - base)``.
+- ``"transfer"``: ``z = base + u * (b - a)``, with ``(a, b)`` a training code
+  of any class and its nearest neighbour of the same class. A class of ten
+  images only offers the variation between those ten; the steps between
+  neighbours of the large classes (slant, stroke width, pose) are lent to it.
+
+Everything runs vectorised on the model's device.
 
 Two decodings:
 
@@ -19,6 +27,7 @@ import torch
 from .nn import Decoder
 
 DECODINGS = ("direct", "residual")
+INTERPOLATIONS = ("smote", "transfer")
 _KNN_CHUNK = 4096
 
 
@@ -42,6 +51,27 @@ def interpolate(codes: torch.Tensor, k: int, n_new: int, gen: torch.Generator):
     u = torch.rand(n_new, 1, generator=gen, device=gen.device)
     z = codes[base] + u * (codes[neighbour] - codes[base])
     return z, base
+
+
+def neighbour_steps(codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``b - a`` for every code ``a`` of a class of 2+ codes, ``b`` its nearest class neighbour."""
+    steps = []
+    for cls in torch.unique(labels):
+        members = torch.nonzero(labels == cls).flatten()
+        if members.numel() >= 2:
+            nearest = class_neighbours(codes[members], 1)[:, 0]
+            steps.append(codes[members[nearest]] - codes[members])
+    if not steps:
+        raise ValueError("transfer needs a class with at least 2 images to learn steps from.")
+    return torch.cat(steps)
+
+
+def transfer(codes: torch.Tensor, steps: torch.Tensor, n_new: int, gen: torch.Generator):
+    """``n_new`` codes: a base from ``codes`` moved by ``u`` times one of ``steps``."""
+    base = torch.randint(codes.shape[0], (n_new,), generator=gen, device=gen.device)
+    pick = torch.randint(steps.shape[0], (n_new,), generator=gen, device=gen.device)
+    u = torch.rand(n_new, 1, generator=gen, device=gen.device)
+    return codes[base] + u * steps[pick], base
 
 
 @torch.no_grad()
@@ -73,4 +103,5 @@ def decode(
     return torch.cat(out)
 
 
-__all__ = ["DECODINGS", "class_neighbours", "decode", "interpolate"]
+__all__ = ["DECODINGS", "INTERPOLATIONS", "class_neighbours", "decode", "interpolate",
+           "neighbour_steps", "transfer"]

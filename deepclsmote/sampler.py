@@ -40,6 +40,15 @@ _SHARED_PARAMS_DOC = """
     decoding : {"direct", "residual"}, default="direct"
         ``"direct"`` decodes the new code (DeepSMOTE); ``"residual"`` adds the
         decoded change ``D(z) - D(z_base)`` to the real base image.
+    interpolation : {"smote", "transfer"}, default="smote"
+        How a new code leaves its real base code ``z_base`` (``u ~ U(0, 1)``).
+        ``"smote"`` (DeepSMOTE) moves it toward one of its ``k_neighbors``
+        nearest codes of the same class. ``"transfer"`` moves it by ``u``
+        times the step from a training code of any class to its nearest
+        neighbour of that class: the variation the large classes show is lent
+        to the small ones, whose few images offer little of their own.
+        Measured on MNIST in ``bench/bench_generation.py`` and
+        ``docs/results.md``; use it with ``decoding="residual"``.
     device : str, torch.device or None, default="auto"
         ``"auto"`` picks CUDA when available, else the CPU.
     mixed_precision : bool, default=False
@@ -166,6 +175,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         separation_eps=0.1,
         balanced_batches=True,
         decoding="direct",
+        interpolation="smote",
         device="auto",
         mixed_precision=False,
         image_shape=None,
@@ -191,6 +201,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         self.separation_eps = separation_eps
         self.balanced_batches = balanced_batches
         self.decoding = decoding
+        self.interpolation = interpolation
         self.device = device
         self.mixed_precision = mixed_precision
         self.image_shape = image_shape
@@ -246,6 +257,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         penalty="code",
         w_penalty=1.0,
         decoding="direct",
+        interpolation="smote",
         device="auto",
         mixed_precision=False,
         image_shape=None,
@@ -265,6 +277,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         self.penalty = penalty
         self.w_penalty = w_penalty
         self.decoding = decoding
+        self.interpolation = interpolation
         self.device = device
         self.mixed_precision = mixed_precision
         self.image_shape = image_shape

@@ -51,3 +51,33 @@ def test_direct_decoding_ignores_the_bases():
     a = generation.decode(dec, z, decoding="direct")
     b = generation.decode(dec, z, decoding="direct", z_base=z * 0, x_base=x_base)
     assert torch.equal(a, b)
+
+
+def test_neighbour_steps_go_from_each_code_to_its_nearest_classmate():
+    codes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0],    # class 0 along x
+                          [0.0, 10.0], [0.0, 12.0],               # class 1 along y
+                          [9.0, 9.0]])                            # class 2: one code, no step
+    labels = torch.tensor([0, 0, 0, 1, 1, 2])
+    steps = generation.neighbour_steps(codes, labels)
+    expected = {(1.0, 0.0), (-1.0, 0.0), (-4.0, 0.0), (0.0, 2.0), (0.0, -2.0)}
+    assert {tuple(s.tolist()) for s in steps} == expected
+    with pytest.raises(ValueError, match="at least 2 images"):
+        generation.neighbour_steps(codes[[0, 3]], torch.tensor([0, 1]))
+
+
+def test_transfer_moves_a_small_class_along_the_large_classes_steps():
+    # The small class only varies along y; the large one along x. Transfer must
+    # give the small class new codes off its own line, each base + u * a step.
+    g = torch.Generator().manual_seed(0)
+    large = torch.stack([torch.randn(50, generator=g), torch.zeros(50)], 1)
+    small = torch.tensor([[3.0, 0.0], [3.0, 1.0]])
+    codes, labels = torch.cat([large, small]), torch.tensor([0] * 50 + [1] * 2)
+    steps = generation.neighbour_steps(codes, labels)
+    z, base = generation.transfer(small, steps, 300, torch.Generator().manual_seed(1))
+    assert z.shape == (300, 2) and base.shape == (300,)
+    moved = z - small[base]
+    assert any(torch.allclose(m, u * s, atol=1e-6) for m in moved[:5] for s in steps
+               for u in [torch.dot(m, s) / torch.dot(s, s).clamp_min(1e-12)])
+    assert (moved[:, 0].abs() > 1e-3).float().mean() > 0.5   # off the small class's own line
+    smote, _ = generation.interpolate(small, 1, 300, torch.Generator().manual_seed(1))
+    assert torch.allclose(smote[:, 0], torch.full((300,), 3.0))  # SMOTE stays on it

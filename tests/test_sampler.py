@@ -100,6 +100,20 @@ def test_options_combine(small_imbalanced, decoding, centroids):
     assert len(X_res) == 90
 
 
+def test_transfer_interpolation_balances_and_keeps_its_seed(small_imbalanced):
+    X, y = small_imbalanced
+    params = {"decoding": "residual", "interpolation": "transfer", "random_state": 0, **TINY}
+    X_res, y_res = DeepCLSMOTE(**params).fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [30, 30, 30] and X_res.dtype == X.dtype
+    again, _ = DeepCLSMOTE(**params).fit_resample(X, y)
+    assert np.array_equal(X_res, again)
+    # Direct decoding shows the codes differ (a 1-epoch residual rounds back to its base).
+    direct = {**params, "decoding": "direct"}
+    transfer, _ = DeepCLSMOTE(**direct).fit_resample(X, y)
+    smote, _ = DeepCLSMOTE(**{**direct, "interpolation": "smote"}).fit_resample(X, y)
+    assert not np.array_equal(transfer[len(X):], smote[len(X):])
+
+
 def test_callback_reports_every_epoch_and_can_stop(small_imbalanced):
     seen = []
 
@@ -167,6 +181,7 @@ def test_works_in_an_imblearn_pipeline(digits):
         ({"epochs": 0}, "'epochs' parameter"),
         ({"penalty": "both"}, "'penalty' parameter"),
         ({"decoding": "best"}, "'decoding' parameter"),
+        ({"interpolation": "linear"}, "'interpolation' parameter"),
         ({"w_compact": -1.0}, "'w_compact' parameter"),
         ({"sampling_strategy": "most"}, "'sampling_strategy' parameter"),
     ],

@@ -92,6 +92,9 @@ class TrainParams(_Params):
     w_compact: float = Field(0.02, ge=0, le=100, description="deepclsmote only")
     w_separation: float = Field(0.02, ge=0, le=100, description="deepclsmote only")
     decoding: Literal["direct", "residual"] = "direct"
+    interpolation: Literal["smote", "transfer"] = Field(
+        "smote", description="smote: toward a neighbour of the class (DeepSMOTE); transfer: by "
+                             "a neighbour step of any class, best with residual decoding")
     random_state: Seed = 0
 
 

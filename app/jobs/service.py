@@ -110,6 +110,8 @@ def _check_trainable(params: dict[str, Any], classes: list[dict[str, Any]]) -> N
     if lonely:
         raise InvalidInput(f"classes {lonely[:10]} have a single image; latent SMOTE needs 2+ "
                            f"images of a class it oversamples", code="class_too_small")
+    if params.get("interpolation") == "transfer":
+        return  # transfer draws no neighbours from the class itself
     k = params["k_neighbors"]
     short = sorted(n for n, c in counts.items() if c <= k and c < largest)
     if short:

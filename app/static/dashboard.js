@@ -482,10 +482,12 @@ function trainForm(ds, all) {
     field("w_compact", num("w_compact", { min: 0, max: 100, step: "any" }), "pull to class centroids"),
     field("w_separation", num("w_separation", { min: 0, max: 100, step: "any" }), "push centroids apart"),
     field("decoding", choice("decoding")),
+    field("interpolation", choice("interpolation"), "transfer: lend every class's variation"),
     field("seed", num("random_state", { min: 0 })),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "train-start" }, "Start training")));
   return submitsJob(form, (f) => {
-    const params = { method: f.get("method"), decoding: f.get("decoding") };
+    const params = { method: f.get("method"), decoding: f.get("decoding"),
+                     interpolation: f.get("interpolation") };
     for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
       const v = numberOf(f, k);
       if (v !== undefined) params[k] = v;

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .server import LiveServer
+from .server import LiveServer, wait_for
 
 UPLOAD_LIMIT = 2_000_000
 
@@ -172,6 +172,7 @@ def _upload_counts(client, counts: dict[str, int]) -> dict:
     ({"big": 20, "small": 8}, {"epochs": 0}, "invalid_request"),
     ({"big": 20, "small": 8}, {"epoch": 3}, "invalid_request"),
     ({"big": 20, "small": 8}, {"method": "gan"}, "invalid_request"),
+    ({"big": 20, "small": 8}, {"interpolation": "sideways"}, "invalid_request"),
 ])
 def test_train_requests_that_cannot_work_are_refused_before_queueing(small_server, counts,
                                                                      params, code):
@@ -182,6 +183,26 @@ def test_train_requests_that_cannot_work_are_refused_before_queueing(small_serve
         assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
         assert c.get("/v1/jobs").json() == jobs_before
         assert c.delete(f"/v1/datasets/{ds['id']}").status_code == 204
+
+
+def test_transfer_needs_no_neighbours_within_the_class(small_server):
+    # 4 images cannot give k_neighbors=5 for SMOTE, but transfer moves them by
+    # the large class's steps, so the same request is accepted and trains.
+    with small_server.client() as c:
+        ds = _upload_counts(c, {"big": 20, "small": 4})
+        params = {"epochs": 2, "dim_h": 4, "n_z": 4, "decoding": "residual",
+                  "interpolation": "transfer"}
+        r = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"], "params": params})
+        assert r.status_code == 202, r.text
+        job = wait_for(c, r.json()["id"])
+        assert job["status"] == "succeeded", job
+        model = c.get(f"/v1/models/{job['result']['model_id']}").json()
+        assert model["params"]["interpolation"] == "transfer"
+        r = c.post(f"/v1/models/{model['id']}/samples",
+                   json={"sampling_strategy": {"small": 6}, "random_state": 1})
+        assert r.status_code == 200, r.text
+        with np.load(io.BytesIO(r.content)) as npz:
+            assert npz["images"].shape == (6, 8, 8) and set(npz["labels"]) == {"small"}
 
 
 def test_unknown_ids_and_classes_are_named(small_server):

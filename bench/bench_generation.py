@@ -1,0 +1,212 @@
+"""Which way of generating from a trained DeepCLSMOTE helps an augmented classifier most.
+
+The evaluation issue's calibration protocol on real MNIST: the test set split
+``[800, 400, 200, 150, 100, 70, 40, 20, 12, 8]`` for training, a balanced test
+set of 80 images per class from the rest, the small CNN trained with random
+shifts of up to 2 pixels. Per seed, ONE DeepCLSMOTE autoencoder is trained
+and every generation variant draws from it, so the variants differ only in
+how the new images are made; random oversampling is the baseline every
+variant is paired with.
+
+Variants (all residual decoding: ``x_base + D(z) - D(z_base)``):
+
+- ``interp``: latent SMOTE, ``u ~ U(0, 1)`` (the library's behaviour);
+- ``interp_u<m>``: ``u ~ U(0, m)``, new images closer to their base image;
+- ``mix<f>``: a fraction ``f`` of the new images are plain duplicates (as
+  random oversampling), the rest latent SMOTE;
+- ``both``: half latent SMOTE, half ``transfer``;
+- ``transfer``: ``z_base + u * (z_a - z_b)`` with ``(a, b)`` a nearest
+  neighbour pair of ANY class: variation learned on the large classes,
+  applied to the small ones. ``transfer_u<m>``: ``u ~ U(0, m)``;
+  ``transfer_k3``: steps to the 3 nearest classmates; ``transfer_bal``: every
+  class gives as many steps as the largest.
+
+Usage::
+
+    python bench/bench_generation.py [--seeds 0 1 2 3 4] [--variants ...] [--w 0.02]
+
+One line of JSON per seed and variant goes to stderr as it is measured; the
+summary (mean and standard deviation, the paired difference to random
+oversampling, in how many seeds it is ahead, Wilcoxon p) goes to stdout.
+This is a scouting harness: the library's own ``interpolation="transfer"``
+draws the same distribution in a different random order, and
+``deepclsmote evaluate --methods ...,deepclsmote_transfer`` is what confirms
+a variant (docs/results.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from imblearn.over_sampling import RandomOverSampler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from deepclsmote import DeepCLSMOTE, generation  # noqa: E402
+from deepclsmote import _validation as v  # noqa: E402
+from deepclsmote.datasets import load_idx_pair  # noqa: E402
+from deepclsmote.evaluation import (  # noqa: E402
+    TrainSpec,
+    classification_report,
+    paired_wilcoxon,
+    predict,
+    train_classifier,
+)
+from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS as COUNTS  # noqa: E402
+
+RARE = [7, 8, 9]
+
+
+def split(y, seed, test_per_class=80):
+    rng = np.random.default_rng(seed)
+    train = np.concatenate([rng.choice(np.flatnonzero(y == c), n, replace=False)
+                            for c, n in enumerate(COUNTS)])
+    rest = np.setdiff1d(np.arange(len(y)), train)
+    test = np.concatenate([rng.choice(rest[y[rest] == c], test_per_class, replace=False)
+                           for c in range(10)])
+    return train, test
+
+
+def parse_variant(name: str) -> dict:
+    if name == "interp":
+        return {"mode": "interp", "u_max": 1.0, "dup": 0.0}
+    if name.startswith("interp_u"):
+        return {"mode": "interp", "u_max": float(name[len("interp_u"):]), "dup": 0.0}
+    if name.startswith("mix"):
+        return {"mode": "interp", "u_max": 1.0, "dup": float(name[3:])}
+    if name == "both":
+        return {"mode": "both", "u_max": 1.0, "dup": 0.0}
+    if name in ("transfer_bal", "transfer_k3"):
+        return {"mode": "transfer", "u_max": 1.0, "dup": 0.0, "pool": name[9:]}
+    if name.startswith("transfer"):
+        rest = name[len("transfer"):]
+        return {"mode": "transfer", "u_max": float(rest[2:]) if rest else 1.0, "dup": 0.0}
+    raise SystemExit(f"unknown variant {name!r}")
+
+
+@torch.no_grad()
+def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
+    """New images balancing ``y``, from ``sampler``'s codes, the way ``variant`` says."""
+    gen = torch.Generator().manual_seed(seed)
+    counts = np.bincount(y)
+    codes, labels, images = sampler.codes_, sampler.labels_, sampler.images_
+    pair_delta = None
+    if variant["mode"] in ("transfer", "both"):
+        deltas = []
+        pool = variant.get("pool", "")
+        for c in range(len(counts)):
+            members = torch.nonzero(labels == c).flatten()
+            k = 3 if pool == "k3" else 1
+            nbrs = generation.class_neighbours(codes[members], k)
+            d = (codes[members[nbrs]] - codes[members][:, None]).reshape(-1, codes.shape[1])
+            if pool == "bal":  # every class gives as many steps as the largest
+                d = d[torch.randint(len(d), (int(counts.max()),), generator=gen)]
+            deltas.append(d)
+        pair_delta = torch.cat(deltas)
+    out_x, out_y = [], []
+    for c, n in enumerate(counts):
+        n_new = int(counts.max() - n)
+        if n_new == 0:
+            continue
+        members = torch.nonzero(labels == c).flatten()
+        n_dup = int(round(variant["dup"] * n_new))
+        n_syn = n_new - n_dup
+        if n_dup:
+            pick = members[torch.randint(len(members), (n_dup,), generator=gen)]
+            out_x.append(images[pick])
+        if n_syn:
+            cz = codes[members]
+            u = variant["u_max"] * torch.rand(n_syn, 1, generator=gen)
+            if variant["mode"] == "interp":
+                k = min(5, len(members) - 1)
+                nbrs = generation.class_neighbours(cz, k)
+                base = torch.randint(len(members), (n_syn,), generator=gen)
+                nb = nbrs[base, torch.randint(k, (n_syn,), generator=gen)]
+                z = cz[base] + u * (cz[nb] - cz[base])
+            else:
+                base = torch.randint(len(members), (n_syn,), generator=gen)
+                assert pair_delta is not None
+                d = pair_delta[torch.randint(len(pair_delta), (n_syn,), generator=gen)]
+                z = cz[base] + u * d
+                if variant["mode"] == "both":
+                    k = min(5, len(members) - 1)
+                    nb = generation.class_neighbours(cz, k)[
+                        base, torch.randint(k, (n_syn,), generator=gen)]
+                    half = torch.rand(n_syn, 1, generator=gen) < 0.5
+                    z = torch.where(half, z, cz[base] + u * (cz[nb] - cz[base]))
+            out_x.append(generation.decode(sampler.decoder_, z, decoding="residual",
+                                           z_base=cz[base], x_base=images[members][base]))
+        out_y.append(np.full(n_new, c))
+    x = torch.cat(out_x).numpy()
+    spec = sampler.image_spec_
+    X_new = v.from_nchw(v.scale_from_unit(x, spec), spec)
+    return X_new, np.concatenate(out_y)
+
+
+def score(X, y, X_test, y_test, seed, epochs):
+    spec = TrainSpec(epochs=epochs, batch_size=64, augment=True, max_shift=2, device="cpu")
+    model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
+    rep = classification_report(y_test, predict(model, X_test, device="cpu"),
+                                labels=list(range(10)))
+    return {"acsa": 100 * rep["acsa"],
+            "rare3": 100 * float(np.mean([rep["per_class_recall"][c] for c in RARE]))}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--variants", nargs="+",
+                   default=["interp", "interp_u0.5", "mix0.5", "transfer"])
+    p.add_argument("--ae-epochs", type=int, default=36)
+    p.add_argument("--cnn-epochs", type=int, default=15)
+    p.add_argument("--dim-h", type=int, default=16)
+    p.add_argument("--n-z", type=int, default=32)
+    p.add_argument("--w", type=float, default=0.02, help="both class-latent weights")
+    p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    args = p.parse_args()
+    root = Path(args.data_dir) / "mnist"
+    X, y = load_idx_pair(root / "t10k-images-idx3-ubyte.gz", root / "t10k-labels-idx1-ubyte.gz")
+    rows: dict[str, list[dict]] = {}
+    for seed in args.seeds:
+        train, test = split(y, seed)
+        X_tr, y_tr, X_te, y_te = X[train], y[train], X[test], y[test]
+        t0 = time.perf_counter()
+        sampler = DeepCLSMOTE(epochs=args.ae_epochs, dim_h=args.dim_h, n_z=args.n_z,
+                              batch_size=64, w_compact=args.w, w_separation=args.w,
+                              random_state=seed, device="cpu").fit(X_tr, y_tr)
+        ae_s = time.perf_counter() - t0
+        flat, y_ros = RandomOverSampler(random_state=seed).fit_resample(
+            X_tr.reshape(len(X_tr), -1), y_tr)
+        sets = {"ros": (flat.reshape(-1, 28, 28), y_ros)}
+        for name in args.variants:
+            X_new, y_new = generate(sampler, y_tr, parse_variant(name), seed)
+            sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
+        for name, (Xs, ys) in sets.items():
+            t1 = time.perf_counter()
+            row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs),
+                   "cnn_s": time.perf_counter() - t1, "ae_s": ae_s}
+            rows.setdefault(name, []).append(row)
+            print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)
+    summary = {}
+    for name, rs in rows.items():
+        acsa = np.array([r["acsa"] for r in rs])
+        rare = np.array([r["rare3"] for r in rs])
+        d = acsa - np.array([r["acsa"] for r in rows["ros"]])
+        summary[name] = {"acsa": [round(acsa.mean(), 2), round(acsa.std(ddof=1), 2)],
+                         "rare3": [round(rare.mean(), 2), round(rare.std(ddof=1), 2)],
+                         "minus_ros": [round(d.mean(), 2), round(d.std(ddof=1), 2)],
+                         "ahead_of_ros": int((d > 0).sum())}
+        if name != "ros":
+            summary[name]["wilcoxon_p_vs_ros"] = paired_wilcoxon(
+                acsa, [r["acsa"] for r in rows["ros"]])["p_value"]
+    print(json.dumps({"args": vars(args), "summary": summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -253,14 +253,23 @@ def _name(cls):
     return cls.item() if isinstance(cls, np.generic) else cls
 
 
-def check_oversampling_feasible(counts: dict, n_new: dict) -> None:
-    """Raise if a class that must grow has fewer than two images to interpolate."""
+def check_oversampling_feasible(counts: dict, n_new: dict, interpolation: str = "smote") -> None:
+    """Raise if a class that must grow has too few images to grow from.
+
+    SMOTE needs two images of the class to interpolate between; transfer needs
+    one image of the class and another class with two or more to lend steps.
+    """
+    need = 2 if interpolation == "smote" else 1
     for cls, n in n_new.items():
-        if n > 0 and counts.get(cls, 0) < 2:
+        if n > 0 and counts.get(cls, 0) < need:
             raise ValueError(
                 f"Class {_name(cls)!r} has {counts.get(cls, 0)} image(s) but {n} synthetic "
-                f"image(s) were requested: SMOTE needs at least 2 images of a class to interpolate."
+                f"image(s) were requested: "
+                + ("SMOTE needs at least 2 images of a class to interpolate."
+                   if need == 2 else "transfer needs at least 1 image of a class to start from.")
             )
+    if need == 1 and any(n > 0 for n in n_new.values()) and max(counts.values()) < 2:
+        raise ValueError("transfer needs a class with at least 2 images to learn steps from.")
 
 
 def effective_k(k_neighbors: int, class_size: int, cls) -> int:

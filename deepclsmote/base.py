@@ -97,7 +97,7 @@ class BaseDeepOverSampler(BaseOverSampler):
     def _fit_resample(self, X, y):
         classes, counts = np.unique(y, return_counts=True)
         v.check_oversampling_feasible(dict(zip(classes.tolist(), counts.tolist(), strict=True)),
-                                      self.sampling_strategy_)
+                                      self.sampling_strategy_, self.interpolation)
         self._fit(X, y)
         X_new, y_new = self._generate(self.sampling_strategy_, self._generation_seed())
         return np.concatenate([X, X_new]), np.concatenate([y, y_new.astype(y.dtype)])
@@ -248,7 +248,7 @@ class BaseDeepOverSampler(BaseOverSampler):
 
     def _generate(self, request: dict, seed: int):
         counts = self._class_counts()
-        v.check_oversampling_feasible(counts, request)
+        v.check_oversampling_feasible(counts, request, self.interpolation)
         gen = torch.Generator(device=self.device_).manual_seed(seed)
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
         steps = None

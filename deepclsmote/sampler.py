@@ -23,7 +23,7 @@ _SHARED_PARAMS_DOC = """
         Neighbours within a class for latent SMOTE. A class with fewer than
         ``k_neighbors + 1`` images uses ``size - 1`` neighbours and a
         ``UserWarning`` says so; a class with one image cannot be oversampled
-        and raises ``ValueError``.
+        and raises ``ValueError``. Unused with ``interpolation="transfer"``.
     epochs, batch_size, lr : int, int, float, default=50, 100, 2e-4
         Adam training of the autoencoder (DeepSMOTE's batch size and rate).
     dim_h : int, default=64
@@ -46,7 +46,8 @@ _SHARED_PARAMS_DOC = """
         nearest codes of the same class. ``"transfer"`` moves it by ``u``
         times the step from a training code of any class to its nearest
         neighbour of that class: the variation the large classes show is lent
-        to the small ones, whose few images offer little of their own.
+        to the small ones, whose few images offer little of their own; a class
+        of a single image can grow too.
         Measured on MNIST in ``bench/bench_generation.py`` and
         ``docs/results.md``; use it with ``decoding="residual"``.
     device : str, torch.device or None, default="auto"

@@ -114,6 +114,20 @@ def test_transfer_interpolation_balances_and_keeps_its_seed(small_imbalanced):
     assert not np.array_equal(transfer[len(X):], smote[len(X):])
 
 
+def test_transfer_grows_a_class_of_one_image_that_smote_cannot(small_imbalanced):
+    X, y = small_imbalanced
+    y1 = y.copy()
+    y1[-1] = 5  # class 5: a single image
+    with pytest.raises(ValueError, match="Class 5 has 1 image.*SMOTE needs at least 2"):
+        DeepCLSMOTE(random_state=0, **TINY).fit_resample(X, y1)
+    X_res, y_res = DeepCLSMOTE(interpolation="transfer", random_state=0,
+                               **TINY).fit_resample(X, y1)
+    assert (y_res == 5).sum() == 30 and len(X_res) == len(y_res)
+    with pytest.raises(ValueError, match="a class with at least 2 images"):  # nothing to lend
+        DeepCLSMOTE(interpolation="transfer", sampling_strategy={0: 3}, random_state=0,
+                    **TINY).fit_resample(X[[0, 40]], np.array([0, 1]))
+
+
 def test_callback_reports_every_epoch_and_can_stop(small_imbalanced):
     seen = []
 

@@ -106,12 +106,16 @@ def _check_trainable(params: dict[str, Any], classes: list[dict[str, Any]]) -> N
         raise InvalidInput("training needs at least 2 classes with images",
                            code="single_class")
     largest = max(counts.values())
+    if params.get("interpolation") == "transfer":
+        if largest < 2:
+            raise InvalidInput("transfer learns its steps from a class of 2+ images; every "
+                               "class here has one", code="class_too_small")
+        return  # transfer draws no neighbours from the class itself; one image will do
     lonely = sorted(n for n, c in counts.items() if c < 2 and c < largest)
     if lonely:
         raise InvalidInput(f"classes {lonely[:10]} have a single image; latent SMOTE needs 2+ "
-                           f"images of a class it oversamples", code="class_too_small")
-    if params.get("interpolation") == "transfer":
-        return  # transfer draws no neighbours from the class itself
+                           f"images of a class it oversamples (interpolation='transfer' "
+                           f"needs only one)", code="class_too_small")
     k = params["k_neighbors"]
     short = sorted(n for n, c in counts.items() if c <= k and c < largest)
     if short:

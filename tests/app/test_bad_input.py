@@ -173,6 +173,7 @@ def _upload_counts(client, counts: dict[str, int]) -> dict:
     ({"big": 20, "small": 8}, {"epoch": 3}, "invalid_request"),
     ({"big": 20, "small": 8}, {"method": "gan"}, "invalid_request"),
     ({"big": 20, "small": 8}, {"interpolation": "sideways"}, "invalid_request"),
+    ({"a": 1, "b": 1}, {"interpolation": "transfer"}, "class_too_small"),
 ])
 def test_train_requests_that_cannot_work_are_refused_before_queueing(small_server, counts,
                                                                      params, code):
@@ -186,10 +187,10 @@ def test_train_requests_that_cannot_work_are_refused_before_queueing(small_serve
 
 
 def test_transfer_needs_no_neighbours_within_the_class(small_server):
-    # 4 images cannot give k_neighbors=5 for SMOTE, but transfer moves them by
-    # the large class's steps, so the same request is accepted and trains.
+    # 4 images cannot give k_neighbors=5 for SMOTE, nor 1 image anything, but
+    # transfer moves them by the large class's steps: accepted, and it trains.
     with small_server.client() as c:
-        ds = _upload_counts(c, {"big": 20, "small": 4})
+        ds = _upload_counts(c, {"big": 20, "small": 4, "lonely": 1})
         params = {"epochs": 2, "dim_h": 4, "n_z": 4, "decoding": "residual",
                   "interpolation": "transfer"}
         r = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"], "params": params})
@@ -199,10 +200,11 @@ def test_transfer_needs_no_neighbours_within_the_class(small_server):
         model = c.get(f"/v1/models/{job['result']['model_id']}").json()
         assert model["params"]["interpolation"] == "transfer"
         r = c.post(f"/v1/models/{model['id']}/samples",
-                   json={"sampling_strategy": {"small": 6}, "random_state": 1})
+                   json={"sampling_strategy": {"small": 6, "lonely": 3}, "random_state": 1})
         assert r.status_code == 200, r.text
         with np.load(io.BytesIO(r.content)) as npz:
-            assert npz["images"].shape == (6, 8, 8) and set(npz["labels"]) == {"small"}
+            assert npz["images"].shape == (9, 8, 8)
+            assert sorted(npz["labels"].tolist()) == ["lonely"] * 3 + ["small"] * 6
 
 
 def test_unknown_ids_and_classes_are_named(small_server):

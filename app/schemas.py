@@ -17,10 +17,11 @@ Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit
 #: keeps the two equal without importing torch into the API process).
 EvaluationMethod = Literal[
     "none", "none_steps", "ros", "smote", "deepsmote", "deepclsmote", "deepclsmote_residual",
-    "deepclsmote_no_cl", "deepclsmote_paper_penalty", "deepclsmote_tuned",
+    "deepclsmote_transfer", "deepclsmote_no_cl", "deepclsmote_paper_penalty",
+    "deepclsmote_tuned",
 ]
 DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "smote", "deepsmote",
-                                                 "deepclsmote")
+                                                 "deepclsmote", "deepclsmote_transfer")
 StrategyName = Literal["auto", "minority", "not minority", "not majority", "all"]
 
 

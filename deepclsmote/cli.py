@@ -172,7 +172,8 @@ def build_parser(
     ev.add_argument("--dataset", required=True,
                     help="digits, mnist, fashion-mnist, cifar10, svhn, gtsrb... or a path")
     ev.add_argument("--data-dir", help="folder of a named dataset's files")
-    ev.add_argument("--methods", default="none,ros,smote,deepsmote,deepclsmote",
+    ev.add_argument("--methods",
+                    default="none,ros,smote,deepsmote,deepclsmote,deepclsmote_transfer",
                     help="comma-separated; see deepclsmote.evaluation.methods.METHODS")
     ev.add_argument("--folds", type=int, default=5)
     ev.add_argument("--seeds", default="0", help="comma-separated seeds")

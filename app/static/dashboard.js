@@ -503,7 +503,8 @@ function trainForm(ds, all) {
 
 function evaluateForm(ds, all) {
   const { props, d, choice } = schemaDefaults(all, "EvaluateParams");
-  const chosen = new Set(d("methods", ["none", "ros", "smote", "deepsmote", "deepclsmote"]));
+  const chosen = new Set(d("methods", ["none", "ros", "smote", "deepsmote", "deepclsmote",
+                                     "deepclsmote_transfer"]));
   const methods = enumOf(props.methods, all);
   const form = h("form", { class: "params", id: "evaluate-form" },
     h("fieldset", { class: "wide" }, h("legend", {}, "methods"),

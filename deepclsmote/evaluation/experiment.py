@@ -76,7 +76,7 @@ class ExperimentConfig:
 
     dataset: str
     methods: list[str] = field(default_factory=lambda: ["none", "ros", "smote", "deepsmote",
-                                                         "deepclsmote"])
+                                                         "deepclsmote", "deepclsmote_transfer"])
     folds: int = 5
     seeds: list[int] = field(default_factory=lambda: [0])
     profile: str = "cpu"

@@ -265,3 +265,14 @@ def test_multipart_with_too_many_parts_is_refused(small_server):
         assert 400 <= r.status_code < 500, r.text
         assert r.json()["error"]["message"]
         assert _snapshot(small_server, c) == before
+
+
+def test_the_api_offers_exactly_the_library_s_evaluation_methods():
+    # app.schemas spells the names out so the API process never imports torch.
+    from typing import get_args
+
+    from app.schemas import DEFAULT_METHODS, EvaluationMethod
+    from deepclsmote.evaluation.methods import METHODS
+
+    assert list(get_args(EvaluationMethod)) == list(METHODS)
+    assert set(DEFAULT_METHODS) <= set(METHODS)

@@ -15,6 +15,8 @@ import numpy as np
 
 from . import DeepCLSMOTE, DeepSMOTE, __version__
 from .evaluation.imbalance import MNIST_TEST_COUNTS
+from .evaluation.methods import DEFAULT_METHODS
+from .generation import DECODINGS, INTERPOLATIONS
 
 # DeepSMOTE's MNIST class counts scaled down to fit small pools.
 DEMO_COUNTS = {
@@ -136,8 +138,8 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
     p.add_argument("--batch-size", type=int, default=batch_size)
     p.add_argument("--dim-h", type=int, default=dim_h)
     p.add_argument("--n-z", type=int, default=n_z)
-    p.add_argument("--decoding", choices=["direct", "residual"], default="direct")
-    p.add_argument("--interpolation", choices=["smote", "transfer"], default="smote",
+    p.add_argument("--decoding", choices=DECODINGS, default="direct")
+    p.add_argument("--interpolation", choices=INTERPOLATIONS, default="smote",
                    help="smote: toward a neighbour of the class (DeepSMOTE); transfer: by a "
                         "neighbour step of any class (see docs/results.md)")
     p.add_argument("--device", default="auto")
@@ -172,8 +174,7 @@ def build_parser(
     ev.add_argument("--dataset", required=True,
                     help="digits, mnist, fashion-mnist, cifar10, svhn, gtsrb... or a path")
     ev.add_argument("--data-dir", help="folder of a named dataset's files")
-    ev.add_argument("--methods",
-                    default="none,ros,smote,deepsmote,deepclsmote,deepclsmote_transfer",
+    ev.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help="comma-separated; see deepclsmote.evaluation.methods.METHODS")
     ev.add_argument("--folds", type=int, default=5)
     ev.add_argument("--seeds", default="0", help="comma-separated seeds")

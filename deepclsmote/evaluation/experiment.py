@@ -34,7 +34,7 @@ import numpy as np
 from .. import __version__
 from ..datasets import ImageDataset
 from . import classifiers, imbalance, metrics, tuning
-from .methods import check_methods, oversample
+from .methods import DEFAULT_METHODS, check_methods, oversample
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,7 @@ class ExperimentConfig:
     """What to run. ``counts=None`` means the paper's profile scaled to fit."""
 
     dataset: str
-    methods: list[str] = field(default_factory=lambda: ["none", "ros", "smote", "deepsmote",
-                                                         "deepclsmote", "deepclsmote_transfer"])
+    methods: list[str] = field(default_factory=lambda: list(DEFAULT_METHODS))
     folds: int = 5
     seeds: list[int] = field(default_factory=lambda: [0])
     profile: str = "cpu"

@@ -27,6 +27,9 @@ METHODS = {
     "deepclsmote_tuned": "DeepCLSMOTE, weights and decoding chosen on a validation split",
 }
 
+#: What ``deepclsmote evaluate`` and the service's evaluate job run unless told otherwise.
+DEFAULT_METHODS = ("none", "ros", "smote", "deepsmote", "deepclsmote", "deepclsmote_transfer")
+
 _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepsmote": (DeepSMOTE, {}),
     "deepclsmote": (DeepCLSMOTE, {}),

@@ -267,12 +267,17 @@ def test_multipart_with_too_many_parts_is_refused(small_server):
         assert _snapshot(small_server, c) == before
 
 
-def test_the_api_offers_exactly_the_library_s_evaluation_methods():
+def test_the_api_offers_exactly_the_library_s_choices():
     # app.schemas spells the names out so the API process never imports torch.
     from typing import get_args
 
-    from app.schemas import DEFAULT_METHODS, EvaluationMethod
-    from deepclsmote.evaluation.methods import METHODS
+    from app.schemas import DEFAULT_METHODS, EvaluationMethod, TrainParams
+    from deepclsmote import generation
+    from deepclsmote.evaluation import methods
 
-    assert list(get_args(EvaluationMethod)) == list(METHODS)
-    assert set(DEFAULT_METHODS) <= set(METHODS)
+    assert list(get_args(EvaluationMethod)) == list(methods.METHODS)
+    assert set(DEFAULT_METHODS) <= set(methods.METHODS)
+    assert DEFAULT_METHODS == methods.DEFAULT_METHODS
+    fields = TrainParams.model_fields
+    assert get_args(fields["decoding"].annotation) == generation.DECODINGS
+    assert get_args(fields["interpolation"].annotation) == generation.INTERPOLATIONS

@@ -1,12 +1,21 @@
 """Which way of generating from a trained DeepCLSMOTE helps an augmented classifier most.
 
-The evaluation issue's calibration protocol on real MNIST: the test set split
-``[800, 400, 200, 150, 100, 70, 40, 20, 12, 8]`` for training, a balanced test
-set of 80 images per class from the rest, the small CNN trained with random
-shifts of up to 2 pixels. Per seed, ONE DeepCLSMOTE autoencoder is trained
-and every generation variant draws from it, so the variants differ only in
-how the new images are made; random oversampling is the baseline every
-variant is paired with.
+Two protocols (``--dataset``):
+
+- ``mnist``, the evaluation issue's calibration protocol on real MNIST: the
+  test set split ``[800, 400, 200, 150, 100, 70, 40, 20, 12, 8]`` for
+  training, a balanced test set of 80 images per class from the rest; the
+  autoencoder trains 36 epochs, the small CNN 15.
+- ``fashion``, the same shape on the 1,000-image Fashion-MNIST set: training
+  counts ``[50, 25, 12, 9, 6, 5, 5, 5, 5, 5]``, a balanced test set of 30 per
+  class; as the ``cpu`` profile of ``deepclsmote evaluate`` does for small
+  pools, the autoencoder trains 600 epochs (1,200 steps) and the CNN 150 (300
+  steps on the imbalanced set).
+
+The small CNN is trained with random shifts of up to 2 pixels. Per seed, ONE
+DeepCLSMOTE autoencoder is trained and every generation variant draws from
+it, so the variants differ only in how the new images are made; random
+oversampling is the baseline every variant is paired with.
 
 Variants (all residual decoding: ``x_base + D(z) - D(z_base)``):
 
@@ -17,13 +26,25 @@ Variants (all residual decoding: ``x_base + D(z) - D(z_base)``):
 - ``both``: half latent SMOTE, half ``transfer``;
 - ``transfer``: ``z_base + u * (z_a - z_b)`` with ``(a, b)`` a nearest
   neighbour pair of ANY class: variation learned on the large classes,
-  applied to the small ones. ``transfer_u<m>``: ``u ~ U(0, m)``;
-  ``transfer_k3``: steps to the 3 nearest classmates; ``transfer_bal``: every
-  class gives as many steps as the largest.
+  applied to the small ones.
+
+Options follow the mode, joined by ``_`` (``transfer_near3_u1.5``):
+``u<m>``: ``u ~ U(0, m)``; ``k3``: steps to the 3 nearest classmates;
+``bal``: every class gives as many steps as the largest; ``near<m>``: a class
+borrows steps only from the ``m`` classes whose centroids are nearest its own
+(itself included); ``scaled``: a step lent by class ``j`` to class ``c`` is
+scaled by ``r_c / r_j``, ``r`` the root mean square distance of a class's codes
+to its centroid; ``dup<f>``: a fraction ``f`` of the new images are
+duplicates.
 
 Usage::
 
-    python bench/bench_generation.py [--seeds 0 1 2 3 4] [--variants ...] [--w 0.02]
+    python bench/bench_generation.py [--dataset mnist] [--seeds 0 1 2 3 4] \
+        [--variants ...] [--w 0.02] [--device cpu]
+    python bench/bench_generation.py --summarise rows.jsonl ...
+
+``--summarise`` reads the per-seed lines of earlier runs (for seeds run as
+separate processes, e.g. on a GPU) and prints their summary.
 
 One line of JSON per seed and variant goes to stderr as it is measured; the
 summary (mean and standard deviation, the paired difference to random
@@ -50,7 +71,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deepclsmote import DeepCLSMOTE, generation  # noqa: E402
 from deepclsmote import _validation as v  # noqa: E402
-from deepclsmote.datasets import load_idx_pair  # noqa: E402
+from deepclsmote.datasets import load_idx_pair, load_npz  # noqa: E402
 from deepclsmote.evaluation import (  # noqa: E402
     TrainSpec,
     classification_report,
@@ -58,15 +79,29 @@ from deepclsmote.evaluation import (  # noqa: E402
     predict,
     train_classifier,
 )
-from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS as COUNTS  # noqa: E402
+from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS  # noqa: E402
 
 RARE = [7, 8, 9]
+#: dataset -> (training counts, test images per class, autoencoder epochs, CNN epochs)
+PROTOCOLS = {
+    "mnist": (MNIST_TEST_COUNTS, 80, 36, 15),
+    "fashion": ([50, 25, 12, 9, 6, 5, 5, 5, 5, 5], 30, 600, 150),
+}
 
 
-def split(y, seed, test_per_class=80):
+def load(dataset: str, data_dir: Path):
+    if dataset == "mnist":
+        root = data_dir / "mnist"
+        return load_idx_pair(root / "t10k-images-idx3-ubyte.gz",
+                             root / "t10k-labels-idx1-ubyte.gz")
+    data = load_npz(data_dir / "fashion-mnist-1000" / "fashion_mnist_test_subset1000.npz")
+    return data.images, data.labels
+
+
+def split(y, seed, counts, test_per_class):
     rng = np.random.default_rng(seed)
     train = np.concatenate([rng.choice(np.flatnonzero(y == c), n, replace=False)
-                            for c, n in enumerate(COUNTS)])
+                            for c, n in enumerate(counts)])
     rest = np.setdiff1d(np.arange(len(y)), train)
     test = np.concatenate([rng.choice(rest[y[rest] == c], test_per_class, replace=False)
                            for c in range(10)])
@@ -74,20 +109,58 @@ def split(y, seed, test_per_class=80):
 
 
 def parse_variant(name: str) -> dict:
-    if name == "interp":
-        return {"mode": "interp", "u_max": 1.0, "dup": 0.0}
-    if name.startswith("interp_u"):
-        return {"mode": "interp", "u_max": float(name[len("interp_u"):]), "dup": 0.0}
-    if name.startswith("mix"):
-        return {"mode": "interp", "u_max": 1.0, "dup": float(name[3:])}
-    if name == "both":
-        return {"mode": "both", "u_max": 1.0, "dup": 0.0}
-    if name in ("transfer_bal", "transfer_k3"):
-        return {"mode": "transfer", "u_max": 1.0, "dup": 0.0, "pool": name[9:]}
-    if name.startswith("transfer"):
-        rest = name[len("transfer"):]
-        return {"mode": "transfer", "u_max": float(rest[2:]) if rest else 1.0, "dup": 0.0}
-    raise SystemExit(f"unknown variant {name!r}")
+    """``mode[_option...]``, see the module's docstring."""
+    mode, *options = name.split("_")
+    variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
+               "scaled": False}
+    if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
+        variant.update(mode="interp", dup=float(mode[3:]))
+    elif mode not in ("interp", "transfer", "both"):
+        raise SystemExit(f"unknown variant {name!r}")
+    for opt in options:
+        if opt in ("bal", "k3"):
+            variant["pool"] = opt
+        elif opt == "scaled":
+            variant["scaled"] = True
+        elif opt.startswith("near"):
+            variant["near"] = int(opt[4:])
+        elif opt.startswith("dup"):
+            variant["dup"] = float(opt[3:])
+        elif opt.startswith("u"):
+            variant["u_max"] = float(opt[1:])
+        else:
+            raise SystemExit(f"unknown option {opt!r} in variant {name!r}")
+    return variant
+
+
+def _step_pools(codes, labels, counts, variant, gen):
+    """Per class to grow: the steps it may borrow, and each step's scale."""
+    deltas, owner = [], []
+    pool = variant["pool"]
+    for c in range(len(counts)):
+        members = torch.nonzero(labels == c).flatten()
+        k = 3 if pool == "k3" else 1
+        nbrs = generation.class_neighbours(codes[members], k)
+        d = (codes[members[nbrs]] - codes[members][:, None]).reshape(-1, codes.shape[1])
+        if pool == "bal":  # every class gives as many steps as the largest
+            d = d[torch.randint(len(d), (int(counts.max()),), generator=gen)]
+        deltas.append(d)
+        owner.append(torch.full((len(d),), c))
+    all_d, all_owner = torch.cat(deltas), torch.cat(owner)
+    centroids = torch.stack([codes[labels == c].mean(0) for c in range(len(counts))])
+    radius = torch.stack([(codes[labels == c] - centroids[c]).pow(2).sum(1).mean().sqrt()
+                          for c in range(len(counts))])
+    pools = {}
+    for c in range(len(counts)):
+        keep = torch.ones(len(all_d), dtype=torch.bool)
+        if variant["near"]:
+            lenders = torch.cdist(centroids[c:c + 1], centroids)[0].argsort()[:variant["near"]]
+            keep = torch.isin(all_owner, lenders)
+        d = all_d[keep]
+        if variant["scaled"]:
+            d = d * (radius[c] / radius[all_owner[keep]])[:, None]
+        pools[c] = d
+    return pools
 
 
 @torch.no_grad()
@@ -95,20 +168,12 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
     """New images balancing ``y``, from ``sampler``'s codes, the way ``variant`` says."""
     gen = torch.Generator().manual_seed(seed)
     counts = np.bincount(y)
-    codes, labels, images = sampler.codes_, sampler.labels_, sampler.images_
-    pair_delta = None
+    dev = sampler.device_
+    codes, labels = sampler.codes_.cpu(), sampler.labels_.cpu()
+    images = sampler.images_.cpu()
+    pools = None
     if variant["mode"] in ("transfer", "both"):
-        deltas = []
-        pool = variant.get("pool", "")
-        for c in range(len(counts)):
-            members = torch.nonzero(labels == c).flatten()
-            k = 3 if pool == "k3" else 1
-            nbrs = generation.class_neighbours(codes[members], k)
-            d = (codes[members[nbrs]] - codes[members][:, None]).reshape(-1, codes.shape[1])
-            if pool == "bal":  # every class gives as many steps as the largest
-                d = d[torch.randint(len(d), (int(counts.max()),), generator=gen)]
-            deltas.append(d)
-        pair_delta = torch.cat(deltas)
+        pools = _step_pools(codes, labels, counts, variant, gen)
     out_x, out_y = [], []
     for c, n in enumerate(counts):
         n_new = int(counts.max() - n)
@@ -131,8 +196,8 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                 z = cz[base] + u * (cz[nb] - cz[base])
             else:
                 base = torch.randint(len(members), (n_syn,), generator=gen)
-                assert pair_delta is not None
-                d = pair_delta[torch.randint(len(pair_delta), (n_syn,), generator=gen)]
+                assert pools is not None
+                d = pools[c][torch.randint(len(pools[c]), (n_syn,), generator=gen)]
                 z = cz[base] + u * d
                 if variant["mode"] == "both":
                     k = min(5, len(members) - 1)
@@ -140,8 +205,9 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                         base, torch.randint(k, (n_syn,), generator=gen)]
                     half = torch.rand(n_syn, 1, generator=gen) < 0.5
                     z = torch.where(half, z, cz[base] + u * (cz[nb] - cz[base]))
-            out_x.append(generation.decode(sampler.decoder_, z, decoding="residual",
-                                           z_base=cz[base], x_base=images[members][base]))
+            out_x.append(generation.decode(
+                sampler.decoder_, z.to(dev), decoding="residual", z_base=cz[base].to(dev),
+                x_base=images[members][base].to(dev)).cpu())
         out_y.append(np.full(n_new, c))
     x = torch.cat(out_x).numpy()
     spec = sampler.image_spec_
@@ -149,37 +215,71 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
     return X_new, np.concatenate(out_y)
 
 
-def score(X, y, X_test, y_test, seed, epochs):
-    spec = TrainSpec(epochs=epochs, batch_size=64, augment=True, max_shift=2, device="cpu")
+def score(X, y, X_test, y_test, seed, epochs, device):
+    spec = TrainSpec(epochs=epochs, batch_size=64, augment=True, max_shift=2, device=device)
     model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
-    rep = classification_report(y_test, predict(model, X_test, device="cpu"),
+    rep = classification_report(y_test, predict(model, X_test, device=device),
                                 labels=list(range(10)))
     return {"acsa": 100 * rep["acsa"],
             "rare3": 100 * float(np.mean([rep["per_class_recall"][c] for c in RARE]))}
 
 
+def summarise(rows: dict[str, list[dict]]) -> dict:
+    """Per variant: mean and sd, the paired difference to ``ros``, Wilcoxon p."""
+    ros = {r["seed"]: r["acsa"] for r in rows["ros"]}
+    summary = {}
+    for name, rs in rows.items():
+        rs = sorted((r for r in rs if r["seed"] in ros), key=lambda r: r["seed"])
+        acsa = np.array([r["acsa"] for r in rs])
+        rare = np.array([r["rare3"] for r in rs])
+        base = np.array([ros[r["seed"]] for r in rs])
+        d = acsa - base
+        summary[name] = {"seeds": len(rs),
+                         "acsa": [round(acsa.mean(), 2), round(acsa.std(ddof=1), 2)],
+                         "rare3": [round(rare.mean(), 2), round(rare.std(ddof=1), 2)],
+                         "minus_ros": [round(d.mean(), 2), round(d.std(ddof=1), 2)],
+                         "ahead_of_ros": int((d > 0).sum())}
+        if name != "ros":
+            summary[name]["wilcoxon_p_vs_ros"] = paired_wilcoxon(acsa, base)["p_value"]
+    return summary
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", choices=sorted(PROTOCOLS), default="mnist")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--variants", nargs="+",
                    default=["interp", "interp_u0.5", "mix0.5", "transfer"])
-    p.add_argument("--ae-epochs", type=int, default=36)
-    p.add_argument("--cnn-epochs", type=int, default=15)
+    p.add_argument("--ae-epochs", type=int, help="default: the protocol's")
+    p.add_argument("--cnn-epochs", type=int, help="default: the protocol's")
     p.add_argument("--dim-h", type=int, default=16)
     p.add_argument("--n-z", type=int, default=32)
     p.add_argument("--w", type=float, default=0.02, help="both class-latent weights")
+    p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    p.add_argument("--summarise", nargs="+", metavar="JSONL",
+                   help="summarise the per-seed lines of earlier runs instead of running")
     args = p.parse_args()
-    root = Path(args.data_dir) / "mnist"
-    X, y = load_idx_pair(root / "t10k-images-idx3-ubyte.gz", root / "t10k-labels-idx1-ubyte.gz")
     rows: dict[str, list[dict]] = {}
+    if args.summarise:
+        for path in args.summarise:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith("{"):
+                    row = json.loads(line)
+                    rows.setdefault(row.pop("variant"), []).append(row)
+        print(json.dumps({"files": args.summarise, "summary": summarise(rows)}, indent=2))
+        return
+    counts, test_per_class, ae_epochs, cnn_epochs = PROTOCOLS[args.dataset]
+    args.ae_epochs = args.ae_epochs or ae_epochs
+    args.cnn_epochs = args.cnn_epochs or cnn_epochs
+    X, y = load(args.dataset, Path(args.data_dir))
     for seed in args.seeds:
-        train, test = split(y, seed)
+        train, test = split(y, seed, counts, test_per_class)
         X_tr, y_tr, X_te, y_te = X[train], y[train], X[test], y[test]
         t0 = time.perf_counter()
         sampler = DeepCLSMOTE(epochs=args.ae_epochs, dim_h=args.dim_h, n_z=args.n_z,
                               batch_size=64, w_compact=args.w, w_separation=args.w,
-                              random_state=seed, device="cpu").fit(X_tr, y_tr)
+                              random_state=seed, device=args.device).fit(X_tr, y_tr)
         ae_s = time.perf_counter() - t0
         flat, y_ros = RandomOverSampler(random_state=seed).fit_resample(
             X_tr.reshape(len(X_tr), -1), y_tr)
@@ -189,23 +289,11 @@ def main() -> None:
             sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
         for name, (Xs, ys) in sets.items():
             t1 = time.perf_counter()
-            row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs),
+            row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device),
                    "cnn_s": time.perf_counter() - t1, "ae_s": ae_s}
             rows.setdefault(name, []).append(row)
             print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)
-    summary = {}
-    for name, rs in rows.items():
-        acsa = np.array([r["acsa"] for r in rs])
-        rare = np.array([r["rare3"] for r in rs])
-        d = acsa - np.array([r["acsa"] for r in rows["ros"]])
-        summary[name] = {"acsa": [round(acsa.mean(), 2), round(acsa.std(ddof=1), 2)],
-                         "rare3": [round(rare.mean(), 2), round(rare.std(ddof=1), 2)],
-                         "minus_ros": [round(d.mean(), 2), round(d.std(ddof=1), 2)],
-                         "ahead_of_ros": int((d > 0).sum())}
-        if name != "ros":
-            summary[name]["wilcoxon_p_vs_ros"] = paired_wilcoxon(
-                acsa, [r["acsa"] for r in rows["ros"]])["p_value"]
-    print(json.dumps({"args": vars(args), "summary": summary}, indent=2))
+    print(json.dumps({"args": vars(args), "summary": summarise(rows)}, indent=2))
 
 
 if __name__ == "__main__":

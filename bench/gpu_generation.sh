@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Scouting generation variants on a GPU: bench/bench_generation.py with every
+# (dataset, seed) as its own process, JOBS at a time, then one summary per
+# dataset. The small networks leave a GPU mostly idle, so many processes share it.
+#
+#   bash bench/gpu_generation.sh "DATASETS" "SEEDS" "VARIANTS" [JOBS] [LIMIT_S]
+#   bash bench/gpu_generation.sh "mnist fashion" "$(seq -s' ' 0 15)" "transfer transfer_u1.5" 12 420
+#
+# A process still running after LIMIT_S seconds is stopped; the seeds it had
+# finished still count (bench_generation.py writes each row as it is measured).
+# Environment: WHEELS (a folder of wheels to install first, e.g. imbalanced-learn
+# for an image without it), DATA_DIR (holding mnist/ and fashion-mnist-1000/;
+# default ../shared/data), OUT (where results go; default gpu_out), DEVICE
+# (default cuda), EXTRA (more arguments for bench_generation.py).
+set -uo pipefail
+datasets=$1 seeds=$2 variants=$3 jobs=${4:-12} limit=${5:-420}
+out="${OUT:-gpu_out}"
+data="${DATA_DIR:-$(cd .. && pwd)/shared/data}"
+mkdir -p "$out/rows"
+if [ -n "${WHEELS:-}" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site "$WHEELS"/*.whl || exit 1
+  export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
+python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' | tee -a "$out/gpu.txt"
+start=$(date +%s)
+export DEADLINE=$((start + limit)) DATA="$data" ROWS="$out/rows" VARIANTS="$variants"
+export DEVICE="${DEVICE:-cuda}" EXTRA="${EXTRA:-}"
+for seed in $seeds; do
+  for dataset in $datasets; do echo "$dataset $seed"; done
+done | xargs -P "$jobs" -L 1 sh -c '
+  left=$((DEADLINE - $(date +%s)))
+  [ "$left" -gt 0 ] || exit 0
+  timeout "$left" python3 bench/bench_generation.py --dataset "$0" --seeds "$1" \
+    --device "$DEVICE" --data-dir "$DATA" --variants $VARIANTS $EXTRA \
+    > "$ROWS/$0_$1.json" 2> "$ROWS/$0_$1.jsonl" || true'
+echo "ran $(( $(date +%s) - start )) s (limit $limit s)" | tee -a "$out/gpu.txt"
+status=0
+for dataset in $datasets; do
+  python3 bench/bench_generation.py --summarise "$out"/rows/"$dataset"_*.jsonl \
+    > "$out/summary_$dataset.json" || status=1
+done
+tar -czf "$out/rows.tgz" -C "$out" rows && rm -rf "$out/rows"
+exit $status

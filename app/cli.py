@@ -197,7 +197,7 @@ def cmd_upload(args: argparse.Namespace, api: Client) -> int:
 _TRAIN_OPTIONS = {"epochs": "epochs", "dim_h": "dim_h", "n_z": "n_z",
                   "batch_size": "batch_size", "method": "method", "w_compact": "w_compact",
                   "w_separation": "w_separation", "decoding": "decoding",
-                  "interpolation": "interpolation",
+                  "interpolation": "interpolation", "step_scale": "step_scale",
                   "seed": "random_state"}
 
 
@@ -389,6 +389,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--w-separation", type=float)
     p.add_argument("--decoding", choices=["direct", "residual"])
     p.add_argument("--interpolation", choices=["smote", "transfer"])
+    p.add_argument("--step-scale", type=float, help="u ~ U(0, step-scale) along each step")
     p.add_argument("--seed", type=int, help="random_state")
     _wait_options(p, download=False)
 

@@ -17,11 +17,11 @@ Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit
 #: keeps the two equal without importing torch into the API process).
 EvaluationMethod = Literal[
     "none", "none_steps", "ros", "smote", "deepsmote", "deepclsmote", "deepclsmote_residual",
-    "deepclsmote_transfer", "deepclsmote_no_cl", "deepclsmote_paper_penalty",
-    "deepclsmote_tuned",
+    "deepclsmote_transfer", "deepclsmote_transfer_wide", "deepclsmote_no_cl",
+    "deepclsmote_paper_penalty", "deepclsmote_tuned",
 ]
 DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "smote", "deepsmote",
-                                                 "deepclsmote", "deepclsmote_transfer")
+                                                 "deepclsmote", "deepclsmote_transfer_wide")
 StrategyName = Literal["auto", "minority", "not minority", "not majority", "all"]
 
 
@@ -96,6 +96,8 @@ class TrainParams(_Params):
     interpolation: Literal["smote", "transfer"] = Field(
         "smote", description="smote: toward a neighbour of the class (DeepSMOTE); transfer: by "
                              "a neighbour step of any class, best with residual decoding")
+    step_scale: float = Field(1.0, gt=0, le=10, description="u ~ U(0, step_scale) along each "
+                                                            "step; 1.5 with transfer measured best")
     random_state: Seed = 0
 
 

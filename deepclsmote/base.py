@@ -49,6 +49,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         "w_penalty": [Interval(numbers.Real, 0, None, closed="left")],
         "decoding": [StrOptions(set(generation.DECODINGS))],
         "interpolation": [StrOptions(set(generation.INTERPOLATIONS))],
+        "step_scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "device": [str, torch.device, None],
         "mixed_precision": ["boolean"],
         "image_shape": [tuple, list, None],
@@ -260,10 +261,12 @@ class BaseDeepOverSampler(BaseOverSampler):
                 continue
             members = torch.nonzero(self.labels_ == index[cls]).flatten()
             if steps is not None:
-                z, base = generation.transfer(self.codes_[members], steps, n_new, gen)
+                z, base = generation.transfer(self.codes_[members], steps, n_new, gen,
+                                              self.step_scale)
             else:
                 k = v.effective_k(self.k_neighbors, members.numel(), cls)
-                z, base = generation.interpolate(self.codes_[members], k, n_new, gen)
+                z, base = generation.interpolate(self.codes_[members], k, n_new, gen,
+                                                 self.step_scale)
             residual = self.decoding == "residual"
             x = generation.decode(
                 self.decoder_, z, decoding=self.decoding,

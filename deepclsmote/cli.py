@@ -46,7 +46,8 @@ def _make_sampler(args, callback):
     cls = DeepSMOTE if args.method == "deepsmote" else DeepCLSMOTE
     return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z,
                random_state=args.seed, device=args.device, decoding=args.decoding,
-               interpolation=args.interpolation, callback=callback)
+               interpolation=args.interpolation, step_scale=args.step_scale,
+               callback=callback)
 
 
 def cmd_demo(args) -> int:
@@ -142,6 +143,8 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
     p.add_argument("--interpolation", choices=INTERPOLATIONS, default="smote",
                    help="smote: toward a neighbour of the class (DeepSMOTE); transfer: by a "
                         "neighbour step of any class (see docs/results.md)")
+    p.add_argument("--step-scale", type=float, default=1.0,
+                   help="u ~ U(0, step-scale) along each step; 1.5 with transfer measured best")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
 

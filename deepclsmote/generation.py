@@ -1,7 +1,8 @@
 """SMOTE in the latent space, and decoding the new codes into images.
 
 Two ways to make a new code from a real base code of the class to grow, the
-base codes drawn uniformly with replacement and ``u ~ U(0, 1)``:
+base codes drawn uniformly with replacement and ``u ~ U(0, step_scale)``
+(``step_scale = 1`` by default, as in SMOTE):
 
 - ``"smote"`` (DeepSMOTE): the k nearest neighbours of every code within its
   class (self excluded), one of the base's neighbours at random, and
@@ -42,13 +43,14 @@ def class_neighbours(codes: torch.Tensor, k: int) -> torch.Tensor:
     return torch.cat(out)
 
 
-def interpolate(codes: torch.Tensor, k: int, n_new: int, gen: torch.Generator):
+def interpolate(codes: torch.Tensor, k: int, n_new: int, gen: torch.Generator,
+                step_scale: float = 1.0):
     """``n_new`` SMOTE codes from one class's ``codes``; also the base indices."""
     nbrs = class_neighbours(codes, k)
     base = torch.randint(codes.shape[0], (n_new,), generator=gen, device=gen.device)
     pick = torch.randint(k, (n_new,), generator=gen, device=gen.device)
     neighbour = nbrs[base, pick]
-    u = torch.rand(n_new, 1, generator=gen, device=gen.device)
+    u = step_scale * torch.rand(n_new, 1, generator=gen, device=gen.device)
     z = codes[base] + u * (codes[neighbour] - codes[base])
     return z, base
 
@@ -66,11 +68,12 @@ def neighbour_steps(codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return torch.cat(steps)
 
 
-def transfer(codes: torch.Tensor, steps: torch.Tensor, n_new: int, gen: torch.Generator):
+def transfer(codes: torch.Tensor, steps: torch.Tensor, n_new: int, gen: torch.Generator,
+             step_scale: float = 1.0):
     """``n_new`` codes: a base from ``codes`` moved by ``u`` times one of ``steps``."""
     base = torch.randint(codes.shape[0], (n_new,), generator=gen, device=gen.device)
     pick = torch.randint(steps.shape[0], (n_new,), generator=gen, device=gen.device)
-    u = torch.rand(n_new, 1, generator=gen, device=gen.device)
+    u = step_scale * torch.rand(n_new, 1, generator=gen, device=gen.device)
     return codes[base] + u * steps[pick], base
 
 

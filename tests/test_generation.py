@@ -81,3 +81,30 @@ def test_transfer_moves_a_small_class_along_the_large_classes_steps():
     assert (moved[:, 0].abs() > 1e-3).float().mean() > 0.5   # off the small class's own line
     smote, _ = generation.interpolate(small, 1, 300, torch.Generator().manual_seed(1))
     assert torch.allclose(smote[:, 0], torch.full((300,), 3.0))  # SMOTE stays on it
+
+
+@pytest.mark.parametrize("draw", ["interpolate", "transfer"])
+def test_step_scale_stretches_u_and_leaves_the_default_draw_alone(draw):
+    g = torch.Generator().manual_seed(0)
+    codes = torch.randn(40, 3, generator=g)
+    steps = generation.neighbour_steps(codes, torch.zeros(40, dtype=torch.long))
+
+    def run(**kw):
+        gen = torch.Generator().manual_seed(5)
+        if draw == "transfer":
+            return generation.transfer(codes, steps, 2000, gen, **kw)
+        return generation.interpolate(codes, 4, 2000, gen, **kw)
+
+    z1, b1 = run()
+    z_default, _ = run(step_scale=1.0)
+    z2, b2 = run(step_scale=2.0)
+    assert torch.equal(z1, z_default) and torch.equal(b1, b2)   # 1.0 is exactly the old draw
+    # Same bases, same u draws: every move doubles.
+    assert torch.allclose(z2 - codes[b2], 2 * (z1 - codes[b1]), atol=1e-5)
+    if draw == "interpolate":   # past the neighbour: some codes leave the segment
+        nbrs = generation.class_neighbours(codes, 4)
+        far = ((z2 - codes[b2]).norm(dim=1)
+               > (codes[nbrs[b2]] - codes[b2][:, None]).norm(dim=2).max(1).values + 1e-6)
+        assert far.any() and not ((z1 - codes[b1]).norm(dim=1)
+                                  > (codes[nbrs[b1]] - codes[b1][:, None]).norm(dim=2)
+                                  .max(1).values + 1e-6).any()

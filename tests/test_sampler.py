@@ -114,6 +114,20 @@ def test_transfer_interpolation_balances_and_keeps_its_seed(small_imbalanced):
     assert not np.array_equal(transfer[len(X):], smote[len(X):])
 
 
+def test_step_scale_changes_the_new_images_but_not_the_real_ones(tmp_path, small_imbalanced):
+    X, y = small_imbalanced
+    params = {"interpolation": "transfer", "random_state": 0, **TINY}
+    one, _ = DeepCLSMOTE(**params).fit_resample(X, y)
+    wide_sampler = DeepCLSMOTE(step_scale=1.5, **params)
+    wide, _ = wide_sampler.fit_resample(X, y)
+    assert np.array_equal(one[:len(X)], wide[:len(X)])
+    assert not np.array_equal(one[len(X):], wide[len(X):])
+    wide_sampler.save(tmp_path / "wide")   # the scale is part of the saved model
+    again = DeepCLSMOTE.load(tmp_path / "wide", device="cpu")
+    assert again.step_scale == 1.5
+    assert np.array_equal(again.sample(random_state=0)[0], wide_sampler.sample(random_state=0)[0])
+
+
 def test_transfer_grows_a_class_of_one_image_that_smote_cannot(small_imbalanced):
     X, y = small_imbalanced
     y1 = y.copy()
@@ -196,6 +210,8 @@ def test_works_in_an_imblearn_pipeline(digits):
         ({"penalty": "both"}, "'penalty' parameter"),
         ({"decoding": "best"}, "'decoding' parameter"),
         ({"interpolation": "linear"}, "'interpolation' parameter"),
+        ({"step_scale": 0}, "'step_scale' parameter"),
+        ({"step_scale": "wide"}, "'step_scale' parameter"),
         ({"w_compact": -1.0}, "'w_compact' parameter"),
         ({"sampling_strategy": "most"}, "'sampling_strategy' parameter"),
     ],

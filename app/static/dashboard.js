@@ -483,6 +483,8 @@ function trainForm(ds, all) {
     field("w_separation", num("w_separation", { min: 0, max: 100, step: "any" }), "push centroids apart"),
     field("decoding", choice("decoding")),
     field("interpolation", choice("interpolation"), "transfer: lend every class's variation"),
+    field("step_scale", num("step_scale", { min: 0.01, max: 10, step: "any" }),
+          "u ~ U(0, step_scale) along each step; 1.5 with transfer measured best"),
     field("seed", num("random_state", { min: 0 })),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "train-start" }, "Start training")));
   return submitsJob(form, (f) => {
@@ -492,7 +494,7 @@ function trainForm(ds, all) {
       const v = numberOf(f, k);
       if (v !== undefined) params[k] = v;
     }
-    for (const k of ["w_compact", "w_separation"]) {
+    for (const k of ["w_compact", "w_separation", "step_scale"]) {
       const v = numberOf(f, k, { integer: false });
       if (v !== undefined) params[k] = v;
     }
@@ -503,8 +505,7 @@ function trainForm(ds, all) {
 
 function evaluateForm(ds, all) {
   const { props, d, choice } = schemaDefaults(all, "EvaluateParams");
-  const chosen = new Set(d("methods", ["none", "ros", "smote", "deepsmote", "deepclsmote",
-                                     "deepclsmote_transfer"]));
+  const chosen = new Set(d("methods", []));  // the API's schema holds the one default list
   const methods = enumOf(props.methods, all);
   const form = h("form", { class: "params", id: "evaluate-form" },
     h("fieldset", { class: "wide" }, h("legend", {}, "methods"),

@@ -22,19 +22,24 @@ METHODS = {
     "deepclsmote": "DeepCLSMOTE",
     "deepclsmote_residual": "DeepCLSMOTE, residual decoding",
     "deepclsmote_transfer": "DeepCLSMOTE, residual decoding, neighbour steps of every class",
+    "deepclsmote_transfer_wide": "DeepCLSMOTE, residual decoding, neighbour steps of every "
+                                 "class taken up to 1.5 times (step_scale=1.5)",
     "deepclsmote_no_cl": "DeepCLSMOTE without the class-latent term (w_compact = w_separation = 0)",
     "deepclsmote_paper_penalty": "DeepCLSMOTE with the paper's reading of the penalty",
     "deepclsmote_tuned": "DeepCLSMOTE, weights and decoding chosen on a validation split",
 }
 
 #: What ``deepclsmote evaluate`` and the service's evaluate job run unless told otherwise.
-DEFAULT_METHODS = ("none", "ros", "smote", "deepsmote", "deepclsmote", "deepclsmote_transfer")
+DEFAULT_METHODS = ("none", "ros", "smote", "deepsmote", "deepclsmote",
+                   "deepclsmote_transfer_wide")
 
 _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepsmote": (DeepSMOTE, {}),
     "deepclsmote": (DeepCLSMOTE, {}),
     "deepclsmote_residual": (DeepCLSMOTE, {"decoding": "residual"}),
     "deepclsmote_transfer": (DeepCLSMOTE, {"decoding": "residual", "interpolation": "transfer"}),
+    "deepclsmote_transfer_wide": (DeepCLSMOTE, {"decoding": "residual", "interpolation": "transfer",
+                                                "step_scale": 1.5}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),
     "deepclsmote_paper_penalty": (DeepCLSMOTE, {"penalty": "paper"}),
     # The experiment tunes first (evaluation.tuning) and passes the choice in sampler_params.

@@ -92,3 +92,17 @@ def test_tuned_method_chooses_on_a_validation_split_and_reports_it(tmp_path):
         assert chosen[0]["val_acsa"] == best
     text = markdown(report)
     assert "chosen on validation splits" in text and "w=0.1 residual" in text
+
+
+@pytest.mark.parametrize("method", ["deepsmote", "deepclsmote_residual", "deepclsmote_transfer",
+                                    "deepclsmote_transfer_wide", "deepclsmote_no_cl"])
+def test_each_deep_method_balances_with_its_own_settings(small_imbalanced, method):
+    from deepclsmote.evaluation.methods import _DEEP, oversample
+
+    X, y = small_imbalanced
+    tiny = {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 16, "device": "cpu"}
+    X_res, y_res, deep = oversample(method, X, y, sampler_params=tiny, random_state=0)
+    assert np.bincount(y_res).tolist() == [30, 30, 30] and np.array_equal(X_res[:len(X)], X)
+    params = deep.get_params()
+    assert all(params[k] == v for k, v in _DEEP[method][1].items())
+    assert params["epochs"] == 1   # the experiment's budget reaches every method

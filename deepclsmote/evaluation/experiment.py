@@ -90,6 +90,8 @@ class ExperimentConfig:
             raise ValueError(f"profile must be one of {list(PROFILES)}; got {self.profile!r}.")
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2; got {self.folds}.")
+        if self.test_per_class is not None and self.test_per_class < 1:
+            raise ValueError(f"test_per_class must be at least 1; got {self.test_per_class}.")
 
 
 def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:

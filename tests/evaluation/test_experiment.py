@@ -72,6 +72,24 @@ def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
     assert "done in" in capsys.readouterr().out
 
 
+def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):
+    out = tmp_path / "rep"
+    rc = main(["evaluate", "--dataset", "digits", "--methods", "none,ros", "--folds", "2",
+               "--profile", "smoke", "--augment", "on", "--device", "cpu",
+               "--test-per-class", "40", "--out", str(out)])
+    assert rc == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["test_per_class"] == 40
+    assert {r["split"] for r in report["runs"]} == {"fold", "balanced_test"}
+    assert all(sum(r["confusion_matrix"][c]) == 40 for r in report["runs"]
+               if r["split"] == "balanced_test" for c in range(10))
+    for bad, message in (("0", "test_per_class must be at least 1"),
+                         ("500", "reserved for testing")):
+        assert main(["evaluate", "--dataset", "digits", "--methods", "none", "--profile",
+                     "smoke", "--test-per-class", bad, "--out", str(tmp_path / bad)]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_augmentation_shift_scales_with_the_image():
     from deepclsmote.evaluation.experiment import max_shift_for
 

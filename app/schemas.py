@@ -130,6 +130,9 @@ class EvaluateParams(_Params):
     imbalance: Literal["dataset", "paper"] = Field(
         "dataset", description="keep the dataset's own class counts (scaled to the profile's "
                                "pool), or impose the papers' profile")
+    test_per_class: int | None = Field(
+        None, ge=1, le=100_000, description="balanced test images per class; null: a tenth "
+                                            "of the smallest class, at least 2")
 
 
 class TrainJobCreate(BaseModel):

@@ -187,6 +187,7 @@ def evaluate(ctx: JobContext) -> Outcome:
         counts = data.counts().tolist() if p.get("imbalance", "dataset") == "dataset" else None
         cfg = ExperimentConfig(dataset=name, methods=p["methods"], folds=p["folds"],
                                seeds=p["seeds"], profile=p["profile"], counts=counts,
+                               test_per_class=p.get("test_per_class"),
                                augmentations=augment, device=ctx.settings.device)
     except ValueError as exc:
         raise JobFailed("invalid_params", str(exc)) from exc

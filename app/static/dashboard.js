@@ -517,6 +517,9 @@ function evaluateForm(ds, all) {
     field("profile", choice("profile"), "smoke: seconds; cpu: minutes; paper: GPU hours"),
     field("augmentation", choice("augment")),
     field("class counts", choice("imbalance")),
+    field("test images per class", h("input", { type: "number", name: "test_per_class", min: 1,
+                                                placeholder: "a tenth of the smallest class" }),
+          "more steady a comparison on a small set"),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "evaluate-start" }, "Start evaluation")));
   return submitsJob(form, (f) => {
     const seeds = String(f.get("seeds")).split(",").map((x) => x.trim()).filter(Boolean);
@@ -525,6 +528,8 @@ function evaluateForm(ds, all) {
       methods: f.getAll("methods"), folds: numberOf(f, "folds"), seeds: seeds.map(Number),
       profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
     };
+    const testPerClass = numberOf(f, "test_per_class");
+    if (testPerClass !== undefined) params.test_per_class = testPerClass;
     return { kind: "evaluate", dataset_id: ds.id, params };
   });
 }

@@ -140,7 +140,7 @@ def test_evaluate_job_writes_the_report(server):
     with server.client() as c:
         ds = _digits(c)
         r = c.post("/v1/jobs", json={"kind": "evaluate", "dataset_id": ds["id"], "params": {
-            "methods": ["none", "ros"], "folds": 2, "profile": "smoke"}})
+            "methods": ["none", "ros"], "folds": 2, "profile": "smoke", "test_per_class": 12}})
         assert r.status_code == 202, r.text
         job = wait_for(c, r.json()["id"])
         assert job["status"] == "succeeded", job
@@ -148,6 +148,7 @@ def test_evaluate_job_writes_the_report(server):
         assert {"report.json", "report.md", "recall_per_class.png"} <= names
         report = json.loads(_download(c, job["id"], "report.json"))
         assert report["runs"] and "acsa" in report["runs"][0]
+        assert report["test_per_class"] == 12
         # the dataset's own imbalance is kept (digits is nearly balanced)
         counts = report["pool_counts"]
         assert max(counts) / min(counts) < 1.5

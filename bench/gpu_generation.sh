@@ -8,8 +8,8 @@
 #
 # A process still running after LIMIT_S seconds is stopped; the seeds it had
 # finished still count (bench_generation.py writes each row as it is measured).
-# Environment: WHEELS (a folder of wheels to install first, e.g. imbalanced-learn
-# for an image without it), DATA_DIR (holding mnist/ and fashion-mnist-1000/;
+# Environment: WHEELS (a folder of wheels to install first: the GPU image of
+# 2026-11 needed imbalanced-learn and sklearn-compat), DATA_DIR (holding mnist/ and fashion-mnist-1000/;
 # default ../shared/data), OUT (where results go; default gpu_out), DEVICE
 # (default cuda), EXTRA (more arguments for bench_generation.py).
 set -uo pipefail

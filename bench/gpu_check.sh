@@ -11,18 +11,8 @@
 #             for a machine whose Python has PyTorch but not the service's needs)
 #   DATA_DIR  the folder holding mnist/ (default: ../shared/data)
 set -uo pipefail
-out="${OUT:-gpu_out}"
-data="${DATA_DIR:-$(cd .. && pwd)/shared/data}"
-mkdir -p "$out"
-if [ -n "${WHEELS:-}" ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$WHEELS"/*.whl || exit 1
-  export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-fi
-export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+source bench/gpu_env.sh
 status=0
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' | tee -a "$out/gpu.txt"
 python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py tests/app/test_cuda_service.py \
   2>&1 | tee "$out/cuda_tests.txt" || status=1
 python3 bench/bench_training.py --device cuda --epochs 3 --data-dir "$data" \

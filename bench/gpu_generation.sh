@@ -14,17 +14,9 @@
 # (default cuda), EXTRA (more arguments for bench_generation.py).
 set -uo pipefail
 datasets=$1 seeds=$2 variants=$3 jobs=${4:-12} limit=${5:-420}
-out="${OUT:-gpu_out}"
-data="${DATA_DIR:-$(cd .. && pwd)/shared/data}"
+source bench/gpu_env.sh
 mkdir -p "$out/rows"
-if [ -n "${WHEELS:-}" ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$WHEELS"/*.whl || exit 1
-  export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
-fi
-export PYTHONPATH="$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' | tee -a "$out/gpu.txt"
+export OMP_NUM_THREADS=1
 start=$(date +%s)
 export DEADLINE=$((start + limit)) DATA="$data" ROWS="$out/rows" VARIANTS="$variants"
 export DEVICE="${DEVICE:-cuda}" EXTRA="${EXTRA:-}"

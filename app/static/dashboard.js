@@ -761,12 +761,20 @@ async function showResults(job, box, signal) {
   box.replaceChildren(...parts);
 }
 
+function minusRos(d) {
+  const sign = d.mean_diff >= 0 ? "+" : "−";
+  return `${sign}${Math.abs(100 * d.mean_diff).toFixed(2)} (${(100 * d.std_diff).toFixed(2)}), `
+    + `${d.ahead} / ${d.behind}`;
+}
+
 function reportView(report) {
   const cfg = report.config || {};
   const out = [h("h2", {}, "Report"),
     h("p", { class: "muted" }, `${report.dataset.name}: profile ${cfg.profile}, ${cfg.folds} folds, `
       + `seeds ${JSON.stringify(cfg.seeds)}, ${Math.round(report.seconds)} s. Values in %: mean ± `
-      + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling.")];
+      + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling; "
+      + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
+      + "folds ahead / behind.")];
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
                 ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, 3 rarest"]];
   for (const augment of [true, false]) {
@@ -776,12 +784,13 @@ function reportView(report) {
     out.push(h("h3", {}, `Balanced test set, classifier ${augment ? "with" : "without"} augmentation`),
       h("table", { class: "report-table", dataset: { augment: String(augment) } },
         h("thead", {}, h("tr", {}, h("th", {}, "method"), cols.map(([, t]) => h("th", { class: "num" }, t)),
-                         h("th", { class: "num" }, "p"))),
+                         h("th", { class: "num" }, "p"), h("th", { class: "num" }, "minus ROS"))),
         h("tbody", {}, rows.map((r) => h("tr", { dataset: { method: r.method } },
           h("td", {}, r.method, r.acsa.mean === best ? h("strong", {}, " (best ACSA)") : null),
           cols.map(([k]) => h("td", { class: "num" }, `${pct(r[k].mean)} ± ${pct(r[k].std)}`)),
           h("td", { class: "num" }, r.wilcoxon_vs_none && r.wilcoxon_vs_none.p_value != null
-            ? r.wilcoxon_vs_none.p_value.toPrecision(3) : ""))))),
+            ? r.wilcoxon_vs_none.p_value.toPrecision(3) : ""),
+          h("td", { class: "num vs-ros" }, r.vs_ros ? minusRos(r.vs_ros) : ""))))),
       h("p", { class: "muted" }, "Per-class recall:"),
       recallChart(report.dataset.classes, rows),
       h("div", { class: "legend" }, rows.map((r, m) =>

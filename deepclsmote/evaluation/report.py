@@ -32,7 +32,9 @@ def markdown(report: dict) -> str:
         f"{report['classifier_epochs']} epochs; {report['seconds']:.0f} s. Values in %: "
         f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
         f"test of ACSA against no oversampling (with {n_pairs} pairs its smallest possible "
-        f"value is {2 / 2 ** n_pairs:.3g}).",
+        f"value is {2 / 2 ** n_pairs:.3g}). Minus ROS: the paired difference in ACSA to random "
+        f"oversampling, mean (standard deviation), ahead / behind in how many of the "
+        f"{n_pairs} pairs, and its Wilcoxon p.",
     ]
     splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):
@@ -43,15 +45,28 @@ def markdown(report: dict) -> str:
                 continue
             lines += ["", f"## {title}, classifier {'with' if augment else 'without'} "
                       f"augmentation", "",
-                      "| method | " + " | ".join(_HEADERS) + " | p (ACSA vs none) |",
-                      "|---" * (len(_HEADERS) + 2) + "|"]
+                      "| method | " + " | ".join(_HEADERS)
+                      + " | p (ACSA vs none) | minus ROS (sd) | ahead / behind | p (vs ROS) |",
+                      "|---" * (len(_HEADERS) + 5) + "|"]
             for r in rows:
-                w = r.get("wilcoxon_vs_none")
-                p = "" if not w or w["p_value"] is None else f"{w['p_value']:.3g}"
                 lines.append(f"| {METHODS[r['method']]} | "
-                             + " | ".join(_pct(r[c]) for c in _COLUMNS) + f" | {p} |")
+                             + " | ".join(_pct(r[c]) for c in _COLUMNS)
+                             + f" | {_p(r.get('wilcoxon_vs_none'))} | {_vs_ros(r)} |")
     lines += _tuning_lines(report.get("tuning", []))
     return "\n".join(lines) + "\n"
+
+
+def _p(test: dict | None) -> str:
+    return "" if not test or test["p_value"] is None else f"{test['p_value']:.3g}"
+
+
+def _vs_ros(row: dict) -> str:
+    """Three cells: the paired lead over random oversampling, its tally and its p."""
+    d = row.get("vs_ros")
+    if not d:
+        return " | | "
+    return (f"{100 * d['mean_diff']:+.2f} ({100 * d['std_diff']:.2f}) | "
+            f"{d['ahead']} / {d['behind']} | {_p(d)}")
 
 
 def _tuning_lines(tuned: list[dict]) -> list[str]:

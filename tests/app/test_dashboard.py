@@ -194,6 +194,10 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     report = page.locator("#report")
     expect(report.locator("table.report-table tbody tr")).to_have_count(2)
     expect(report.locator('tr[data-method="ros"]')).to_contain_text("±")
+    # no oversampling is set against random oversampling, pair by pair (2 folds)
+    expect(report.locator('tr[data-method="none"] td.vs-ros')).to_contain_text(re.compile(
+        r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-2] / [0-2]$"))
+    expect(report.locator('tr[data-method="ros"] td.vs-ros')).to_have_text("")
     expect(report.locator("svg.recall-chart rect")).to_have_count(20)
     page.wait_for_function(
         "[...document.querySelectorAll('.figures img')].every((i) => i.naturalWidth > 0)")

@@ -16,8 +16,9 @@ Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit
 #: The evaluation's method names (deepclsmote.evaluation.methods.METHODS; a test
 #: keeps the two equal without importing torch into the API process).
 EvaluationMethod = Literal[
-    "none", "none_steps", "ros", "smote", "deepsmote", "deepclsmote", "deepclsmote_residual",
-    "deepclsmote_transfer", "deepclsmote_transfer_wide", "deepclsmote_no_cl",
+    "none", "none_steps", "ros", "ros_x2", "smote", "deepsmote", "deepclsmote",
+    "deepclsmote_residual", "deepclsmote_transfer", "deepclsmote_transfer_wide",
+    "deepclsmote_transfer_wide_x2", "deepclsmote_no_cl",
     "deepclsmote_paper_penalty", "deepclsmote_tuned",
 ]
 DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "smote", "deepsmote",

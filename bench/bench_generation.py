@@ -35,7 +35,9 @@ borrows steps only from the ``m`` classes whose centroids are nearest its own
 (itself included); ``scaled``: a step lent by class ``j`` to class ``c`` is
 scaled by ``r_c / r_j``, ``r`` the root mean square distance of a class's codes
 to its centroid; ``dup<f>``: a fraction ``f`` of the new images are
-duplicates.
+duplicates; ``over<f>``: every class, the largest included, grows to ``f``
+times the largest class (``transfer_dup1_over2`` is random oversampling to
+twice the largest class, the control for ``transfer_over2``).
 
 Usage::
 
@@ -112,7 +114,7 @@ def parse_variant(name: str) -> dict:
     """``mode[_option...]``, see the module's docstring."""
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
-               "scaled": False}
+               "scaled": False, "over": 1.0}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -126,6 +128,8 @@ def parse_variant(name: str) -> dict:
             variant["near"] = int(opt[4:])
         elif opt.startswith("dup"):
             variant["dup"] = float(opt[3:])
+        elif opt.startswith("over"):
+            variant["over"] = float(opt[4:])
         elif opt.startswith("u"):
             variant["u_max"] = float(opt[1:])
         else:
@@ -175,8 +179,9 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
     if variant["mode"] in ("transfer", "both"):
         pools = _step_pools(codes, labels, counts, variant, gen)
     out_x, out_y = [], []
+    target = int(round(variant["over"] * counts.max()))
     for c, n in enumerate(counts):
-        n_new = int(counts.max() - n)
+        n_new = int(target - n)
         if n_new == 0:
             continue
         members = torch.nonzero(labels == c).flatten()

@@ -17,6 +17,8 @@ METHODS = {
     "none": "no oversampling",
     "none_steps": "no oversampling, as many classifier steps as a balanced set gets",
     "ros": "random oversampling (imbalanced-learn)",
+    "ros_x2": "random oversampling, every class to twice the largest (the control of the "
+              "_x2 methods: as many images and classifier steps)",
     "smote": "SMOTE in pixel space (imbalanced-learn)",
     "deepsmote": "DeepSMOTE",
     "deepclsmote": "DeepCLSMOTE",
@@ -24,6 +26,8 @@ METHODS = {
     "deepclsmote_transfer": "DeepCLSMOTE, residual decoding, neighbour steps of every class",
     "deepclsmote_transfer_wide": "DeepCLSMOTE, residual decoding, neighbour steps of every "
                                  "class taken up to 1.5 times (step_scale=1.5)",
+    "deepclsmote_transfer_wide_x2": "deepclsmote_transfer_wide growing every class, the "
+                                    "largest included, to twice the largest",
     "deepclsmote_no_cl": "DeepCLSMOTE without the class-latent term (w_compact = w_separation = 0)",
     "deepclsmote_paper_penalty": "DeepCLSMOTE with the paper's reading of the penalty",
     "deepclsmote_tuned": "DeepCLSMOTE, weights and decoding chosen on a validation split",
@@ -33,6 +37,24 @@ METHODS = {
 DEFAULT_METHODS = ("none", "ros", "smote", "deepsmote", "deepclsmote",
                    "deepclsmote_transfer_wide")
 
+
+
+def twice_the_largest(y) -> dict:
+    """A ``sampling_strategy``: every class, the largest included, grows to twice the largest.
+
+    Random oversampling can only repeat images; a generator adds new ones to
+    every class, so it may help beyond balance. ``ros_x2`` is the control
+    that has the same number of images and classifier steps.
+
+    Examples
+    --------
+    >>> twice_the_largest([0, 0, 0, 1, 2, 2])
+    {0: 6, 1: 6, 2: 6}
+    """
+    classes, counts = np.unique(np.asarray(y), return_counts=True)
+    return {c: 2 * int(counts.max()) for c in classes.tolist()}
+
+
 _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepsmote": (DeepSMOTE, {}),
     "deepclsmote": (DeepCLSMOTE, {}),
@@ -40,6 +62,9 @@ _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepclsmote_transfer": (DeepCLSMOTE, {"decoding": "residual", "interpolation": "transfer"}),
     "deepclsmote_transfer_wide": (DeepCLSMOTE, {"decoding": "residual", "interpolation": "transfer",
                                                 "step_scale": 1.5}),
+    "deepclsmote_transfer_wide_x2": (DeepCLSMOTE, {"decoding": "residual",
+                                                   "interpolation": "transfer", "step_scale": 1.5,
+                                                   "sampling_strategy": twice_the_largest}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),
     "deepclsmote_paper_penalty": (DeepCLSMOTE, {"penalty": "paper"}),
     # The experiment tunes first (evaluation.tuning) and passes the choice in sampler_params.
@@ -61,10 +86,12 @@ def oversample(method: str, X: np.ndarray, y: np.ndarray, *, sampler_params: dic
     """The training set of ``method``: ``(X, y, fitted deep sampler or None)``."""
     if method in ("none", "none_steps"):
         return X, y, None
-    if method in ("ros", "smote"):
+    if method in ("ros", "ros_x2", "smote"):
         k = max(1, min(5, int(np.bincount(y)[np.bincount(y) > 0].min()) - 1))
-        sampler = (RandomOverSampler(random_state=random_state) if method == "ros"
-                   else SMOTE(k_neighbors=k, random_state=random_state))
+        sampler = (SMOTE(k_neighbors=k, random_state=random_state) if method == "smote"
+                   else RandomOverSampler(random_state=random_state,
+                                          sampling_strategy=twice_the_largest
+                                          if method == "ros_x2" else "auto"))
         flat, y_res = sampler.fit_resample(X.reshape(len(X), -1), y)
         return flat.reshape(-1, *X.shape[1:]).astype(X.dtype), y_res, None
     cls, extra = _DEEP[method]

@@ -42,6 +42,31 @@ def test_summary_has_spread_and_paired_tests(smoke_report):
     assert "wilcoxon_vs_none" not in rows[0] and "wilcoxon_vs_none" in rows[2]
 
 
+def test_every_method_is_set_against_random_oversampling_pair_by_pair(smoke_report):
+    report, _ = smoke_report
+    for augment in (True, False):
+        runs = [r for r in report["runs"] if r["split"] == "balanced_test"
+                and r["augment"] == augment]
+        ros = np.array([r["acsa"] for r in runs if r["method"] == "ros"])
+        for row in (r for r in report["summary"] if r["split"] == "balanced_test"
+                    and r["augment"] == augment):
+            if row["method"] == "ros":
+                assert "vs_ros" not in row
+                continue
+            d = np.array([r["acsa"] for r in runs if r["method"] == row["method"]]) - ros
+            vs = row["vs_ros"]
+            assert vs["mean_diff"] == pytest.approx(d.mean())
+            assert vs["std_diff"] == pytest.approx(d.std(ddof=1))
+            assert (vs["ahead"], vs["behind"]) == ((d > 0).sum(), (d < 0).sum())
+    from deepclsmote.evaluation.report import markdown
+
+    text = markdown(report)
+    assert "| minus ROS (sd) | ahead / behind | p (vs ROS) |" in text
+    none_row = next(line for line in text.splitlines()
+                    if line.startswith("| no oversampling |"))
+    assert none_row.count("|") == 11 and " / " in none_row
+
+
 def test_pool_counts_keep_the_profile_and_fit():
     data = load_digits()
     cfg = ExperimentConfig("digits", folds=5, profile="cpu")
@@ -110,6 +135,22 @@ def test_tuned_method_chooses_on_a_validation_split_and_reports_it(tmp_path):
         assert chosen[0]["val_acsa"] == best
     text = markdown(report)
     assert "chosen on validation splits" in text and "w=0.1 residual" in text
+
+
+@pytest.mark.parametrize("method", ["ros_x2", "deepclsmote_transfer_wide_x2"])
+def test_x2_methods_grow_every_class_to_twice_the_largest(small_imbalanced, method):
+    from deepclsmote.evaluation.methods import oversample
+
+    X, y = small_imbalanced
+    tiny = {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 16, "device": "cpu"}
+    X_res, y_res, deep = oversample(method, X, y, sampler_params=tiny, random_state=0)
+    assert np.bincount(y_res).tolist() == [60, 60, 60] and np.array_equal(X_res[:len(X)], X)
+    new = X_res[len(X):][y_res[len(X):] == 0]   # the largest class grows too
+    if deep is None:    # random oversampling repeats the class's own images
+        assert all((X[y == 0] == img).all(axis=(1, 2)).any() for img in new)
+    else:               # the generator made every class's new images, the largest's too
+        assert deep.sampling_strategy_ == {0: 30, 1: 40, 2: 50}
+        assert deep.get_params()["step_scale"] == 1.5
 
 
 @pytest.mark.parametrize("method", ["deepsmote", "deepclsmote_residual", "deepclsmote_transfer",

@@ -34,7 +34,7 @@ import numpy as np
 from .. import __version__
 from ..datasets import ImageDataset
 from . import classifiers, imbalance, metrics, tuning
-from .methods import DEFAULT_METHODS, check_methods, oversample
+from .methods import BALANCED_STEPS, DEFAULT_METHODS, check_methods, oversample
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         for fold, (tr, ho) in enumerate(folds):
             X_tr, y_tr = data.images[pool[tr]], data.labels[pool[tr]]
             X_ho, y_ho = data.images[pool[ho]], data.labels[pool[ho]]
-            balanced_steps = None
+            balanced_size = max(np.bincount(y_tr)) * len(labels)
+            balanced_steps = clf_epochs * -(-balanced_size // clf_batch)
             for method in cfg.methods:
                 t0 = time.perf_counter()
                 params = sampler_params
@@ -211,12 +212,10 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 if deep is not None and method not in figures:
                     figures[method] = _figure_data(deep, X_tr, y_tr, X_m, y_m)
                 n_train = len(y_m)
-                if method == "none_steps":
-                    size = max(np.bincount(y_tr)) * len(labels)
-                    balanced_steps = clf_epochs * -(-size // clf_batch)
                 for augment in cfg.augmentations:
                     spec = _classifier_spec(cfg, clf_epochs, augment,
-                                            balanced_steps if method == "none_steps" else None,
+                                            balanced_steps if method in BALANCED_STEPS
+                                            else None,
                                             hflip, side=min(data.images.shape[1:3]))
                     model = classifiers.train_classifier(profile["model"], X_m, y_m,
                                                          len(labels), spec, random_state=seed)

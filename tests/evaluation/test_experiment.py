@@ -137,6 +137,23 @@ def test_tuned_method_chooses_on_a_validation_split_and_reports_it(tmp_path):
     assert "chosen on validation splits" in text and "w=0.1 residual" in text
 
 
+def test_step_matched_methods_train_as_many_steps_as_a_balanced_set(caplog):
+    import re
+
+    cfg = ExperimentConfig("digits", methods=["none", "none_steps", "ros", "ros_x2"], folds=2,
+                           seeds=[0], profile="smoke", augmentations=[True], device="cpu")
+    with caplog.at_level("INFO", logger="deepclsmote.evaluation.classifiers"):
+        report, _ = run_experiment(cfg, load_digits())
+    trained = [tuple(map(int, m.groups())) for m in (
+        re.search(r"on (\d+) images .* for (\d+) steps", r.getMessage()) for r in caplog.records)
+        if m]
+    assert len(trained) == 2 * 4  # folds x methods, in run order
+    for fold in (trained[:4], trained[4:]):
+        (n_none, s_none), (_, s_steps), (n_ros, s_ros), (n_x2, s_x2) = fold
+        assert n_x2 == 2 * n_ros and n_none < n_ros
+        assert s_steps == s_ros == s_x2 > s_none   # twice the images, not twice the training
+
+
 @pytest.mark.parametrize("method", ["ros_x2", "deepclsmote_transfer_wide_x2"])
 def test_x2_methods_grow_every_class_to_twice_the_largest(small_imbalanced, method):
     from deepclsmote.evaluation.methods import oversample

@@ -34,7 +34,7 @@ import numpy as np
 from .. import __version__
 from ..datasets import ImageDataset
 from . import classifiers, imbalance, metrics, tuning
-from .methods import BALANCED_STEPS, DEFAULT_METHODS, check_methods, oversample
+from .methods import DEFAULT_METHODS, check_methods, oversample
 
 logger = logging.getLogger(__name__)
 
@@ -214,8 +214,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 n_train = len(y_m)
                 for augment in cfg.augmentations:
                     spec = _classifier_spec(cfg, clf_epochs, augment,
-                                            balanced_steps if method in BALANCED_STEPS
-                                            else None,
+                                            balanced_steps if method == "none_steps" else None,
                                             hflip, side=min(data.images.shape[1:3]))
                     model = classifiers.train_classifier(profile["model"], X_m, y_m,
                                                          len(labels), spec, random_state=seed)

@@ -33,18 +33,9 @@ METHODS = {
     "deepclsmote_tuned": "DeepCLSMOTE, weights and decoding chosen on a validation split",
 }
 
-#: Methods whose classifier takes as many optimiser steps as a balanced set gets,
-#: whatever the size of their own set. Every other method trains the same epochs,
-#: so the _x2 methods take twice a balanced set's steps: trained at a balanced
-#: set's steps, the generator's x2 set fell behind random oversampling on
-#: Fashion-MNIST (-1.87 ACSA, 5 folds; docs/results.md), and ros_x2 is the
-#: control with as many steps.
-BALANCED_STEPS = frozenset({"none_steps"})
-
 #: What ``deepclsmote evaluate`` and the service's evaluate job run unless told otherwise.
 DEFAULT_METHODS = ("none", "ros", "smote", "deepsmote", "deepclsmote",
                    "deepclsmote_transfer_wide")
-
 
 
 def twice_the_largest(y) -> dict:
@@ -52,7 +43,10 @@ def twice_the_largest(y) -> dict:
 
     Random oversampling can only repeat images; a generator adds new ones to
     every class, so it may help beyond balance. ``ros_x2`` is the control
-    that has the same number of images and classifier steps.
+    that has the same number of images and classifier steps (the _x2 methods
+    train the same epochs as every other method; at a balanced set's steps
+    the generator's x2 set fell behind random oversampling on Fashion-MNIST,
+    docs/results.md).
 
     Examples
     --------
@@ -63,15 +57,15 @@ def twice_the_largest(y) -> dict:
     return {c: 2 * int(counts.max()) for c in classes.tolist()}
 
 
+_WIDE = {"decoding": "residual", "interpolation": "transfer", "step_scale": 1.5}
+
 _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepsmote": (DeepSMOTE, {}),
     "deepclsmote": (DeepCLSMOTE, {}),
     "deepclsmote_residual": (DeepCLSMOTE, {"decoding": "residual"}),
     "deepclsmote_transfer": (DeepCLSMOTE, {"decoding": "residual", "interpolation": "transfer"}),
-    "deepclsmote_transfer_wide": (DeepCLSMOTE, {"decoding": "residual", "interpolation": "transfer",
-                                                "step_scale": 1.5}),
-    "deepclsmote_transfer_wide_x2": (DeepCLSMOTE, {"decoding": "residual",
-                                                   "interpolation": "transfer", "step_scale": 1.5,
+    "deepclsmote_transfer_wide": (DeepCLSMOTE, _WIDE),
+    "deepclsmote_transfer_wide_x2": (DeepCLSMOTE, {**_WIDE,
                                                    "sampling_strategy": twice_the_largest}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),
     "deepclsmote_paper_penalty": (DeepCLSMOTE, {"penalty": "paper"}),

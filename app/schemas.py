@@ -18,7 +18,7 @@ Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit
 EvaluationMethod = Literal[
     "none", "none_steps", "ros", "ros_x2", "smote", "deepsmote", "deepclsmote",
     "deepclsmote_residual", "deepclsmote_transfer", "deepclsmote_transfer_wide",
-    "deepclsmote_transfer_wide_x2", "deepclsmote_no_cl",
+    "deepclsmote_transfer_wide_x2", "deepclsmote_transfer_wide_plus_ros", "deepclsmote_no_cl",
     "deepclsmote_paper_penalty", "deepclsmote_tuned",
 ]
 DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "smote", "deepsmote",

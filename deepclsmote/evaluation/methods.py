@@ -28,6 +28,9 @@ METHODS = {
                                  "class taken up to 1.5 times (step_scale=1.5)",
     "deepclsmote_transfer_wide_x2": "deepclsmote_transfer_wide growing every class, the "
                                     "largest included, to twice the largest",
+    "deepclsmote_transfer_wide_plus_ros": "random oversampling to balance, plus as many of "
+                                          "deepclsmote_transfer_wide's new images per class as "
+                                          "the largest class has (twice the largest in all)",
     "deepclsmote_no_cl": "DeepCLSMOTE without the class-latent term (w_compact = w_separation = 0)",
     "deepclsmote_paper_penalty": "DeepCLSMOTE with the paper's reading of the penalty",
     "deepclsmote_tuned": "DeepCLSMOTE, weights and decoding chosen on a validation split",
@@ -57,6 +60,24 @@ def twice_the_largest(y) -> dict:
     return {c: 2 * int(counts.max()) for c in classes.tolist()}
 
 
+def plus_the_largest(y) -> dict:
+    """A ``sampling_strategy``: every class gains as many new images as the largest class has.
+
+    ``deepclsmote_transfer_wide_plus_ros`` adds these new images to a set
+    balanced by random oversampling, so each class ends at twice the largest
+    like the _x2 methods, but its real images are repeated as often as under
+    random oversampling instead of being outnumbered by generated ones.
+
+    Examples
+    --------
+    >>> plus_the_largest([0, 0, 0, 1, 2, 2])
+    {0: 6, 1: 4, 2: 5}
+    """
+    classes, counts = np.unique(np.asarray(y), return_counts=True)
+    largest = int(counts.max())
+    return {c: int(n) + largest for c, n in zip(classes.tolist(), counts.tolist(), strict=True)}
+
+
 _WIDE = {"decoding": "residual", "interpolation": "transfer", "step_scale": 1.5}
 
 _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
@@ -67,6 +88,8 @@ _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepclsmote_transfer_wide": (DeepCLSMOTE, _WIDE),
     "deepclsmote_transfer_wide_x2": (DeepCLSMOTE, {**_WIDE,
                                                    "sampling_strategy": twice_the_largest}),
+    "deepclsmote_transfer_wide_plus_ros": (DeepCLSMOTE, {**_WIDE,
+                                                         "sampling_strategy": plus_the_largest}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),
     "deepclsmote_paper_penalty": (DeepCLSMOTE, {"penalty": "paper"}),
     # The experiment tunes first (evaluation.tuning) and passes the choice in sampler_params.
@@ -99,4 +122,9 @@ def oversample(method: str, X: np.ndarray, y: np.ndarray, *, sampler_params: dic
     cls, extra = _DEEP[method]
     deep = cls(random_state=random_state, **{**sampler_params, **extra})
     X_res, y_res = deep.fit_resample(X, y)
+    if method.endswith("_plus_ros"):    # the real images balanced by repetition, then the new ones
+        X_bal, y_bal, _ = oversample("ros", X, y, sampler_params=sampler_params,
+                                     random_state=random_state)
+        X_res = np.concatenate([X_bal, X_res[len(X):]])
+        y_res = np.concatenate([y_bal, y_res[len(y):]])
     return X_res, y_res, deep

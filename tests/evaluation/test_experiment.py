@@ -171,6 +171,23 @@ def test_x2_methods_grow_every_class_to_twice_the_largest(small_imbalanced, meth
         assert deep.get_params()["step_scale"] == 1.5
 
 
+def test_plus_ros_keeps_random_oversampling_and_adds_the_largest_count_of_new_images(
+        small_imbalanced):
+    from deepclsmote.evaluation.methods import oversample
+
+    X, y = small_imbalanced
+    tiny = {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 16, "device": "cpu"}
+    X_res, y_res, deep = oversample("deepclsmote_transfer_wide_plus_ros", X, y,
+                                    sampler_params=tiny, random_state=0)
+    X_ros, y_ros, _ = oversample("ros", X, y, sampler_params=tiny, random_state=0)
+    assert np.bincount(y_res).tolist() == [60, 60, 60]
+    # first the random oversampler's balanced set, unchanged, then 30 new images per class
+    assert np.array_equal(X_res[:len(X_ros)], X_ros) and np.array_equal(y_res[:len(y_ros)], y_ros)
+    assert np.bincount(y_res[len(X_ros):]).tolist() == [30, 30, 30]
+    assert deep.sampling_strategy_ == {0: 30, 1: 30, 2: 30}
+    assert deep.get_params()["step_scale"] == 1.5
+
+
 @pytest.mark.parametrize("method", ["deepsmote", "deepclsmote_residual", "deepclsmote_transfer",
                                     "deepclsmote_transfer_wide", "deepclsmote_no_cl"])
 def test_each_deep_method_balances_with_its_own_settings(small_imbalanced, method):

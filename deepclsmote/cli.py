@@ -1,4 +1,4 @@
-"""The command line: ``deepclsmote demo``, ``resample`` and ``evaluate``."""
+"""The command line: ``deepclsmote demo``, ``resample``, ``evaluate`` and ``combine``."""
 
 from __future__ import annotations
 
@@ -132,6 +132,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_combine(args) -> int:
+    from .evaluation.experiment import combine_reports
+    from .evaluation.report import write_report
+
+    reports = []
+    for name in args.reports:
+        path = Path(name)
+        path = path / "report.json" if path.is_dir() else path
+        try:
+            reports.append(json.loads(path.read_text()))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not JSON: {exc}") from None
+    report = combine_reports(reports)
+    dropped = sorted({m for r in reports for m in r["config"]["methods"]}
+                     - set(report["config"]["methods"]))
+    if dropped:
+        print(f"left out {', '.join(dropped)}: not in every report")
+    written = write_report(report, {}, args.out)
+    print(f"{len(reports)} reports, seeds {report['config']['seeds']}: wrote "
+          f"{', '.join(p.name for p in written)} in {args.out}")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None,
             batch_size: int) -> None:
     p.add_argument("--method", choices=["deepclsmote", "deepsmote"], default="deepclsmote")
@@ -192,6 +215,11 @@ def build_parser(
     ev.add_argument("--device", default="auto")
     ev.add_argument("--out", required=True)
     ev.set_defaults(func=cmd_evaluate)
+    co = sub.add_parser("combine", help="pool evaluate reports of other seeds into one report")
+    co.add_argument("reports", nargs="+", metavar="REPORT",
+                    help="a report.json, or the folder that holds one")
+    co.add_argument("--out", required=True)
+    co.set_defaults(func=cmd_combine)
     if add_commands is not None:
         add_commands(sub)
     return parser

@@ -289,3 +289,69 @@ def _paired_difference(a: list[float], b: list[float]) -> dict:
     return {"mean_diff": float(d.mean()), "std_diff": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
             "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
             "p_value": metrics.paired_wilcoxon(a, b)["p_value"]}
+
+
+#: What must be equal for two reports' folds to be pooled: the same protocol.
+_PROTOCOL = ("pool_counts", "test_per_class", "sampler_epochs", "classifier_epochs",
+             "augment_max_shift", "profile")
+_PROTOCOL_CONFIG = ("dataset", "folds", "profile", "augmentations", "test_per_class")
+
+
+def combine_reports(reports: list[dict]) -> dict:
+    """Pool the folds of several reports of one protocol into one report.
+
+    Seeds run apart (a process or a machine each) give one report each; the
+    combined report is what one command over all their seeds would have
+    summarised: means, spreads, paired differences and Wilcoxon tests over
+    every fold. The reports must share the dataset and protocol and have
+    different seeds. Only the methods every report ran are kept (the pairs
+    need them all); ``combined_from`` records each report's seeds, methods,
+    seconds and library version.
+    """
+    if not reports:
+        raise ValueError("no reports to combine.")
+    for i, r in enumerate(reports):
+        if not isinstance(r, dict) or not {"config", "runs", "dataset", *_PROTOCOL} <= set(r):
+            raise ValueError(f"report {i + 1} is not an evaluate report.json (it needs "
+                             f"'config', 'runs', 'dataset' and {list(_PROTOCOL)}).")
+    first = reports[0]
+    for i, r in enumerate(reports[1:], start=2):
+        if r["dataset"] != first["dataset"]:
+            raise ValueError(f"report {i} is of dataset {r['dataset']['name']!r} "
+                             f"({len(r['dataset']['classes'])} classes), report 1 of "
+                             f"{first['dataset']['name']!r} "
+                             f"({len(first['dataset']['classes'])} classes).")
+        for key in _PROTOCOL:
+            if r[key] != first[key]:
+                raise ValueError(f"report {i} differs from report 1 in {key}: "
+                                 f"{r[key]!r} against {first[key]!r}.")
+        for key in _PROTOCOL_CONFIG:
+            if r["config"].get(key) != first["config"].get(key):
+                raise ValueError(f"report {i} differs from report 1 in {key}: "
+                                 f"{r['config'].get(key)!r} against {first['config'].get(key)!r}.")
+    seen: dict[int, int] = {}
+    for i, r in enumerate(reports, start=1):
+        for seed in r["config"]["seeds"]:
+            if seed in seen:
+                raise ValueError(f"seed {seed} is in report {seen[seed]} and in report {i}; "
+                                 "the same folds would count twice.")
+            seen[seed] = i
+    methods = [m for m in first["config"]["methods"]
+               if all(m in r["config"]["methods"] for r in reports)]
+    if not methods:
+        raise ValueError("the reports have no method in common.")
+    runs = [run for r in reports for run in r["runs"] if run["method"] in methods]
+    versions = sorted({r["library_version"] for r in reports})
+    return {
+        **first,
+        "library_version": ", ".join(versions),
+        "config": {**first["config"], "seeds": list(seen), "methods": methods},
+        "seconds": sum(r["seconds"] for r in reports),
+        "runs": runs,
+        "tuning": [t for r in reports for t in r.get("tuning", [])],
+        "summary": summarise_runs(runs, methods,
+                                  rarest=np.argsort(first["pool_counts"])[:3].tolist()),
+        "combined_from": [{"seeds": r["config"]["seeds"], "methods": r["config"]["methods"],
+                           "seconds": r["seconds"], "library_version": r["library_version"]}
+                          for r in reports],
+    }

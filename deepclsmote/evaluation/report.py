@@ -36,6 +36,11 @@ def markdown(report: dict) -> str:
         f"oversampling, mean (standard deviation), ahead / behind in how many of the "
         f"{n_pairs} pairs, and its Wilcoxon p.",
     ]
+    if report.get("combined_from"):
+        parts = "; ".join(f"seeds {c['seeds']} in {c['seconds']:.0f} s"
+                          for c in report["combined_from"])
+        lines += ["", f"Pooled from {len(report['combined_from'])} reports ({parts}); the "
+                  f"time above is their sum."]
     splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):
         for split, title in splits.items():

@@ -7,7 +7,12 @@ import pytest
 
 from deepclsmote.cli import main
 from deepclsmote.datasets import load_digits
-from deepclsmote.evaluation.experiment import ExperimentConfig, pool_counts, run_experiment
+from deepclsmote.evaluation.experiment import (
+    ExperimentConfig,
+    combine_reports,
+    pool_counts,
+    run_experiment,
+)
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +118,47 @@ def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):
         assert main(["evaluate", "--dataset", "digits", "--methods", "none", "--profile",
                      "smoke", "--test-per-class", bad, "--out", str(tmp_path / bad)]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tmp_path, capsys):
+    def evaluate(seeds, methods, out):
+        assert main(["evaluate", "--dataset", "digits", "--methods", methods, "--folds", "2",
+                     "--seeds", seeds, "--profile", "smoke", "--augment", "on", "--device",
+                     "cpu", "--out", str(tmp_path / out)]) == 0
+        return json.loads((tmp_path / out / "report.json").read_text())
+
+    both = evaluate("0,1", "none,ros", "both")
+    evaluate("0", "none,ros,smote", "s0")       # smote is not in the other report: left out
+    evaluate("1", "ros,none", "s1")
+    capsys.readouterr()
+    assert main(["combine", str(tmp_path / "s0"), str(tmp_path / "s1" / "report.json"),
+                 "--out", str(tmp_path / "c")]) == 0
+    assert "left out smote" in capsys.readouterr().out
+    combined = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert combined["config"]["seeds"] == [0, 1] and combined["config"]["methods"] == ["none",
+                                                                                      "ros"]
+    assert [c["seeds"] for c in combined["combined_from"]] == [[0], [1]]
+    key = lambda r: (r["seed"], r["fold"], r["method"], r["split"])  # noqa: E731
+    assert sorted(map(key, combined["runs"])) == sorted(map(key, both["runs"]))
+    # the same folds, trained the same way: the same summary, pairs and tests included
+    assert combined["summary"] == both["summary"]
+    ros = next(r for r in combined["summary"] if r["method"] == "ros"
+               and r["split"] == "balanced_test")
+    assert ros["wilcoxon_vs_none"]["n"] == 4
+    assert {"report.md", "recall_per_class.png"} <= {p.name for p in (tmp_path / "c").iterdir()}
+    assert "Pooled from 2 reports" in (tmp_path / "c" / "report.md").read_text()
+
+    for argv, message in (
+            ([tmp_path / "s0", tmp_path / "both"], "seed 0 is in report 1 and in report 2"),
+            ([tmp_path / "s0", tmp_path / "nowhere"], "nowhere"),
+            ([tmp_path / "s0", tmp_path / "s1" / "report.md"], "is not JSON")):
+        assert main(["combine", *map(str, argv), "--out", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err
+    other = dict(both, config={**both["config"], "folds": 3, "seeds": [7]})
+    with pytest.raises(ValueError, match="differs from report 1 in folds: 3 against 2"):
+        combine_reports([both, other])
+    with pytest.raises(ValueError, match="report 2 is not an evaluate report.json"):
+        combine_reports([both, {"runs": []}])
 
 
 def test_augmentation_shift_scales_with_the_image():

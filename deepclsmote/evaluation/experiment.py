@@ -284,8 +284,8 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
 
 
 def _paired_difference(a: list[float], b: list[float]) -> dict:
-    """``a - b`` per pair: mean, standard deviation, wins, losses and Wilcoxon's p."""
-    d = np.subtract(a, b)
+    """``a - b`` per pair: mean, sd, wins, losses (ties are neither) and Wilcoxon's p."""
+    d = metrics.paired_differences(a, b)
     return {"mean_diff": float(d.mean()), "std_diff": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
             "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
             "p_value": metrics.paired_wilcoxon(a, b)["p_value"]}

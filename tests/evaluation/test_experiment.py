@@ -62,7 +62,7 @@ def test_every_method_is_set_against_random_oversampling_pair_by_pair(smoke_repo
             vs = row["vs_ros"]
             assert vs["mean_diff"] == pytest.approx(d.mean())
             assert vs["std_diff"] == pytest.approx(d.std(ddof=1))
-            assert (vs["ahead"], vs["behind"]) == ((d > 0).sum(), (d < 0).sum())
+            assert (vs["ahead"], vs["behind"]) == ((d > 1e-9).sum(), (d < -1e-9).sum())
     from deepclsmote.evaluation.report import markdown
 
     text = markdown(report)

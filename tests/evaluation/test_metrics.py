@@ -81,6 +81,20 @@ def test_wilcoxon_edge_cases():
         paired_wilcoxon([1, np.nan], [1, 2])
 
 
+def test_rounding_is_a_tie_not_a_loss():
+    from deepclsmote.evaluation.experiment import _paired_difference
+
+    # the same per-class recalls in another order: equal ACSA, apart from rounding
+    recalls = [0.7, 0.1, 0.2, 0.9, 0.3, 0.6, 0.8]
+    a, b = np.mean(recalls), np.mean(recalls[::-1])
+    assert a != b
+    assert paired_wilcoxon([a, 0.9, 0.8], [b, 0.8, 0.7])["p_value"] == pytest.approx(0.5)
+    vs = _paired_difference([a, 0.9, 0.8], [b, 0.8, 0.7])
+    assert (vs["ahead"], vs["behind"]) == (2, 0)
+    assert paired_wilcoxon([a, b], [b, a]) == {"statistic": 0.0, "p_value": 1.0, "n": 2,
+                                               "mean_diff": 0.0}
+
+
 def test_summarise():
     assert summarise([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
     assert summarise([0.7]) == {"mean": 0.7, "std": 0.0, "n": 1}

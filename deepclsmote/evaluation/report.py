@@ -54,7 +54,7 @@ def markdown(report: dict) -> str:
                       + " | p (ACSA vs none) | minus ROS (sd) | ahead / behind | p (vs ROS) |",
                       "|---" * (len(_HEADERS) + 5) + "|"]
             for r in rows:
-                lines.append(f"| {METHODS[r['method']]} | "
+                lines.append(f"| {METHODS.get(r['method'], r['method'])} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS)
                              + f" | {_p(r.get('wilcoxon_vs_none'))} | {_vs_ros(r)} |")
     lines += _tuning_lines(report.get("tuning", []))

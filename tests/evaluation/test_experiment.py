@@ -121,6 +121,8 @@ def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):
 
 
 def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tmp_path, capsys):
+    from deepclsmote.evaluation.report import markdown
+
     def evaluate(seeds, methods, out):
         assert main(["evaluate", "--dataset", "digits", "--methods", methods, "--folds", "2",
                      "--seeds", seeds, "--profile", "smoke", "--augment", "on", "--device",
@@ -128,8 +130,8 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
         return json.loads((tmp_path / out / "report.json").read_text())
 
     both = evaluate("0,1", "none,ros", "both")
-    evaluate("0", "none,ros,smote", "s0")       # smote is not in the other report: left out
-    evaluate("1", "ros,none", "s1")
+    s0 = evaluate("0", "none,ros,smote", "s0")       # smote is not in the other report: left out
+    s1 = evaluate("1", "ros,none", "s1")
     capsys.readouterr()
     assert main(["combine", str(tmp_path / "s0"), str(tmp_path / "s1" / "report.json"),
                  "--out", str(tmp_path / "c")]) == 0
@@ -154,6 +156,11 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
             ([tmp_path / "s0", tmp_path / "s1" / "report.md"], "is not JSON")):
         assert main(["combine", *map(str, argv), "--out", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err
+    # a method the library does not ship (a scouting script's) keeps its name in the table
+    scout = [dict(r, config={**r["config"], "methods": ["none", "scout_x3"]},
+                  runs=[{**x, "method": x["method"].replace("ros", "scout_x3")} for x in r["runs"]])
+             for r in (s0, s1)]
+    assert "| scout_x3 | " in markdown(combine_reports(scout))
     other = dict(both, config={**both["config"], "folds": 3, "seeds": [7]})
     with pytest.raises(ValueError, match="differs from report 1 in folds: 3 against 2"):
         combine_reports([both, other])

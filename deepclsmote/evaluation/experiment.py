@@ -311,9 +311,12 @@ def combine_reports(reports: list[dict]) -> dict:
     if not reports:
         raise ValueError("no reports to combine.")
     for i, r in enumerate(reports):
-        if not isinstance(r, dict) or not {"config", "runs", "dataset", *_PROTOCOL} <= set(r):
+        if (not isinstance(r, dict) or not {"config", "runs", "dataset", *_PROTOCOL} <= set(r)
+                or not isinstance(r["config"], dict)
+                or not {"seeds", "methods", *_PROTOCOL_CONFIG} <= set(r["config"])):
             raise ValueError(f"report {i + 1} is not an evaluate report.json (it needs "
-                             f"'config', 'runs', 'dataset' and {list(_PROTOCOL)}).")
+                             f"'config' with {list(_PROTOCOL_CONFIG)}, 'seeds' and 'methods', "
+                             f"and 'runs', 'dataset' and {list(_PROTOCOL)}).")
     first = reports[0]
     for i, r in enumerate(reports[1:], start=2):
         if r["dataset"] != first["dataset"]:
@@ -326,9 +329,9 @@ def combine_reports(reports: list[dict]) -> dict:
                 raise ValueError(f"report {i} differs from report 1 in {key}: "
                                  f"{r[key]!r} against {first[key]!r}.")
         for key in _PROTOCOL_CONFIG:
-            if r["config"].get(key) != first["config"].get(key):
+            if r["config"][key] != first["config"][key]:
                 raise ValueError(f"report {i} differs from report 1 in {key}: "
-                                 f"{r['config'].get(key)!r} against {first['config'].get(key)!r}.")
+                                 f"{r['config'][key]!r} against {first['config'][key]!r}.")
     seen: dict[int, int] = {}
     for i, r in enumerate(reports, start=1):
         for seed in r["config"]["seeds"]:

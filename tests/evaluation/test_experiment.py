@@ -166,6 +166,9 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
         combine_reports([both, other])
     with pytest.raises(ValueError, match="report 2 is not an evaluate report.json"):
         combine_reports([both, {"runs": []}])
+    no_seeds = dict(both, config={k: v for k, v in both["config"].items() if k != "seeds"})
+    with pytest.raises(ValueError, match="report 1 is not an evaluate report.json"):
+        combine_reports([no_seeds, both])
 
 
 def test_augmentation_shift_scales_with_the_image():

@@ -763,8 +763,11 @@ async function showResults(job, box, signal) {
 
 function minusRos(d) {
   const sign = d.mean_diff >= 0 ? "+" : "−";
-  return `${sign}${Math.abs(100 * d.mean_diff).toFixed(2)} (${(100 * d.std_diff).toFixed(2)}), `
+  const text = `${sign}${Math.abs(100 * d.mean_diff).toFixed(2)} (${(100 * d.std_diff).toFixed(2)}), `
     + `${d.ahead} / ${d.behind}`;
+  // several seeds: the same over per-seed means, whose spread is the spread over seeds
+  return d.over_seeds ? `${text}; over ${d.over_seeds.seeds.length} seeds ${minusRos(d.over_seeds)}`
+    : text;
 }
 
 function reportView(report) {
@@ -774,7 +777,7 @@ function reportView(report) {
       + `seeds ${JSON.stringify(cfg.seeds)}, ${Math.round(report.seconds)} s. Values in %: mean ± `
       + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling; "
       + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
-      + "folds ahead / behind.")];
+      + "folds ahead / behind (with several seeds, also over the seeds' means).")];
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
                 ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, 3 rarest"]];
   for (const augment of [true, false]) {

@@ -278,17 +278,35 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
             if base and method != "none" and len(base) == len(rs):
                 row["wilcoxon_vs_none"] = metrics.paired_wilcoxon([r["acsa"] for r in rs], base)
             if ros and method != "ros" and len(ros) == len(rs):
-                row["vs_ros"] = _paired_difference([r["acsa"] for r in rs], ros)
+                row["vs_ros"] = _paired_difference([r["acsa"] for r in rs], ros,
+                                                   seeds=[r["seed"] for r in rs])
             out.append(row)
     return out
 
 
-def _paired_difference(a: list[float], b: list[float]) -> dict:
-    """``a - b`` per pair: mean, sd, wins, losses (ties are neither) and Wilcoxon's p."""
+def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None = None) -> dict:
+    """``a - b`` per pair: mean, sd, wins, losses (ties are neither) and Wilcoxon's p.
+
+    With pairs from two or more ``seeds`` (aligned with ``a`` and ``b``),
+    ``over_seeds`` holds the same figures for the per-seed means: each seed's
+    folds averaged first, so its spread is the spread over seeds (repeats of
+    the whole protocol on another draw of the pool and test set), where
+    ``std_diff`` is the spread over single folds.
+    """
     d = metrics.paired_differences(a, b)
-    return {"mean_diff": float(d.mean()), "std_diff": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
-            "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
-            "p_value": metrics.paired_wilcoxon(a, b)["p_value"]}
+    out = {"mean_diff": float(d.mean()), "std_diff": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
+           "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
+           "p_value": metrics.paired_wilcoxon(a, b)["p_value"]}
+    if seeds is not None and len(set(seeds)) > 1:
+        seed_of = np.asarray(seeds)
+        order = list(dict.fromkeys(seeds))
+        a_seed = [float(np.mean(np.asarray(a)[seed_of == s])) for s in order]
+        b_seed = [float(np.mean(np.asarray(b)[seed_of == s])) for s in order]
+        out["over_seeds"] = {"seeds": order,
+                             "mean_diff_per_seed": metrics.paired_differences(
+                                 a_seed, b_seed).tolist(),
+                             **_paired_difference(a_seed, b_seed)}
+    return out
 
 
 #: What must be equal for two reports' folds to be pooled: the same protocol.

@@ -36,6 +36,10 @@ def markdown(report: dict) -> str:
         f"oversampling, mean (standard deviation), ahead / behind in how many of the "
         f"{n_pairs} pairs, and its Wilcoxon p.",
     ]
+    per_seed = len(cfg["seeds"]) > 1
+    if per_seed:
+        lines[-1] += (f" Over seeds: the same, with each seed's {cfg['folds']} folds averaged "
+                      f"first, so the spread is that over the {len(cfg['seeds'])} seeds.")
     if report.get("combined_from"):
         parts = "; ".join(f"seeds {c['seeds']} in {c['seconds']:.0f} s"
                           for c in report["combined_from"])
@@ -51,12 +55,17 @@ def markdown(report: dict) -> str:
             lines += ["", f"## {title}, classifier {'with' if augment else 'without'} "
                       f"augmentation", "",
                       "| method | " + " | ".join(_HEADERS)
-                      + " | p (ACSA vs none) | minus ROS (sd) | ahead / behind | p (vs ROS) |",
-                      "|---" * (len(_HEADERS) + 5) + "|"]
+                      + " | p (ACSA vs none) | minus ROS (sd) | ahead / behind | p (vs ROS) |"
+                      + (" over seeds: minus ROS (sd) | seeds ahead / behind |" if per_seed
+                         else ""),
+                      "|---" * (len(_HEADERS) + 5 + 2 * per_seed) + "|"]
             for r in rows:
+                over = (r.get("vs_ros") or {}).get("over_seeds")
                 lines.append(f"| {METHODS.get(r['method'], r['method'])} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS)
-                             + f" | {_p(r.get('wilcoxon_vs_none'))} | {_vs_ros(r)} |")
+                             + f" | {_p(r.get('wilcoxon_vs_none'))} | {_vs_ros(r)} |"
+                             + (f" {_vs_ros({'vs_ros': over}).rsplit(' | ', 1)[0]} |"
+                                if per_seed else ""))
     lines += _tuning_lines(report.get("tuning", []))
     return "\n".join(lines) + "\n"
 

@@ -187,16 +187,18 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     expect(form).to_be_visible()
     for box in form.locator("input[name=methods]").all():
         box.set_checked(box.get_attribute("value") in ("none", "ros"))
-    set_fields(page, "#evaluate-form", {"folds": 2})
+    set_fields(page, "#evaluate-form", {"folds": 2, "seeds": "0,1"})
     form.locator("select[name=profile]").select_option("smoke")
     page.click("#evaluate-start")
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
     report = page.locator("#report")
     expect(report.locator("table.report-table tbody tr")).to_have_count(2)
     expect(report.locator('tr[data-method="ros"]')).to_contain_text("±")
-    # no oversampling is set against random oversampling, pair by pair (2 folds)
+    # no oversampling is set against random oversampling, pair by pair (2 folds of 2 seeds),
+    # and seed by seed
     expect(report.locator('tr[data-method="none"] td.vs-ros')).to_contain_text(re.compile(
-        r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-2] / [0-2]$"))
+        r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-4] / [0-4]; "
+        r"over 2 seeds [+−]\d+\.\d\d \(\d+\.\d\d\), [0-2] / [0-2]$"))
     expect(report.locator('tr[data-method="ros"] td.vs-ros')).to_have_text("")
     expect(report.locator("svg.recall-chart rect")).to_have_count(20)
     page.wait_for_function(

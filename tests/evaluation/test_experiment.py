@@ -148,7 +148,13 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
                and r["split"] == "balanced_test")
     assert ros["wilcoxon_vs_none"]["n"] == 4
     assert {"report.md", "recall_per_class.png"} <= {p.name for p in (tmp_path / "c").iterdir()}
-    assert "Pooled from 2 reports" in (tmp_path / "c" / "report.md").read_text()
+    table = (tmp_path / "c" / "report.md").read_text()
+    assert "Pooled from 2 reports" in table
+    assert "over seeds: minus ROS (sd) | seeds ahead / behind |" in table
+    none = next(r for r in combined["summary"] if r["method"] == "none"
+                and r["split"] == "balanced_test")
+    over = none["vs_ros"]["over_seeds"]
+    assert over["seeds"] == [0, 1] and len(over["mean_diff_per_seed"]) == 2
 
     for argv, message in (
             ([tmp_path / "s0", tmp_path / "both"], "seed 0 is in report 1 and in report 2"),

@@ -95,6 +95,22 @@ def test_rounding_is_a_tie_not_a_loss():
                                                "mean_diff": 0.0}
 
 
+def test_spread_over_seeds_averages_each_seeds_folds_first():
+    from deepclsmote.evaluation.experiment import _paired_difference
+
+    a, b = [0.9, 0.8, 0.7, 0.9], [0.8, 0.8, 0.7, 0.6]
+    assert "over_seeds" not in _paired_difference(a, b, seeds=[3, 3, 3, 3])
+    vs = _paired_difference(a, b, seeds=[3, 3, 5, 5])
+    assert vs["std_diff"] == pytest.approx(np.std([0.1, 0, 0, 0.3], ddof=1))
+    assert (vs["ahead"], vs["behind"]) == (2, 0)
+    over = vs["over_seeds"]
+    assert over["seeds"] == [3, 5]
+    assert over["mean_diff_per_seed"] == pytest.approx([0.05, 0.15])
+    assert over["mean_diff"] == pytest.approx(0.1)
+    assert over["std_diff"] == pytest.approx(np.std([0.05, 0.15], ddof=1))
+    assert (over["ahead"], over["behind"]) == (2, 0) and "over_seeds" not in over
+
+
 def test_summarise():
     assert summarise([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
     assert summarise([0.7]) == {"mean": 0.7, "std": 0.0, "n": 1}

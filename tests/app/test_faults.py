@@ -73,13 +73,19 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
+def _free_but_the_journal(disk) -> int:
+    """Free bytes on ``disk``, counting the SQLite journal's blocks as free."""
+    journal = sum(p.stat().st_blocks * 512 for p in disk.rglob("*.db-wal"))
+    return shutil.disk_usage(disk).free + journal
+
+
 def test_a_really_full_device_fails_the_job_and_frees_its_space(make_server, small_disk):
     srv = make_server(small_disk / "data").start()
     with srv.client() as c:
         ds = _digits(c)
         model = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
                                                      "params": TINY}).json()["id"])["model_id"]
-        free_before = shutil.disk_usage(small_disk).free
+        free_before = _free_but_the_journal(small_disk)
         big = c.post("/v1/jobs", json={"kind": "generate", "model_id": model, "params": {
             "sampling_strategy": {"0": 40000}, "output": "zip"}}).json()
         failed = wait_for(c, big["id"])
@@ -87,7 +93,9 @@ def test_a_really_full_device_fails_the_job_and_frees_its_space(make_server, sma
         assert failed["error"]["code"] == "storage_full", failed
         assert c.get(f"/v1/jobs/{big['id']}/artifacts").json() == []
         assert not list((srv.data_dir / "jobs" / big["id"]).rglob("samples*"))
-        assert shutil.disk_usage(small_disk).free >= free_before - 64 * 1024  # nothing left
+        # nothing left: SQLite's write-ahead journal grows with the job's progress writes (more
+        # of them on a busy machine) and is reused after each checkpoint; it is not the job's
+        assert _free_but_the_journal(small_disk) >= free_before - 64 * 1024
         small = wait_for(c, c.post("/v1/jobs", json={"kind": "generate", "model_id": model,
                                                      "params": {"sampling_strategy": {"0": 5}}}
                                    ).json()["id"])

@@ -198,7 +198,7 @@ _TRAIN_OPTIONS = {"epochs": "epochs", "dim_h": "dim_h", "n_z": "n_z",
                   "batch_size": "batch_size", "method": "method", "w_compact": "w_compact",
                   "w_separation": "w_separation", "decoding": "decoding",
                   "interpolation": "interpolation", "step_scale": "step_scale",
-                  "seed": "random_state"}
+                  "foreground_margin": "foreground_margin", "seed": "random_state"}
 
 
 @_service
@@ -392,6 +392,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--decoding", choices=["direct", "residual"])
     p.add_argument("--interpolation", choices=["smote", "transfer"])
     p.add_argument("--step-scale", type=float, help="u ~ U(0, step-scale) along each step")
+    p.add_argument("--foreground-margin", type=int,
+                   help="residual decoding: keep the change on the base image's foreground "
+                        "grown by this many pixels")
     p.add_argument("--seed", type=int, help="random_state")
     _wait_options(p, download=False)
 

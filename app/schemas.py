@@ -18,7 +18,8 @@ Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit
 EvaluationMethod = Literal[
     "none", "none_steps", "ros", "ros_x2", "smote", "deepsmote", "deepclsmote",
     "deepclsmote_residual", "deepclsmote_transfer", "deepclsmote_transfer_wide",
-    "deepclsmote_transfer_wide_x2", "deepclsmote_transfer_wide_plus_ros", "deepclsmote_no_cl",
+    "deepclsmote_transfer_wide_x2", "deepclsmote_transfer_wide_x2_fg",
+    "deepclsmote_transfer_wide_plus_ros", "deepclsmote_no_cl",
     "deepclsmote_paper_penalty", "deepclsmote_tuned",
 ]
 DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "smote", "deepsmote",
@@ -99,7 +100,18 @@ class TrainParams(_Params):
                              "a neighbour step of any class, best with residual decoding")
     step_scale: float = Field(1.0, gt=0, le=10, description="u ~ U(0, step_scale) along each "
                                                             "step; 1.5 with transfer measured best")
+    foreground_margin: int | None = Field(
+        None, ge=0, le=64, description="residual decoding only: keep the decoded change on the "
+                                       "base image's foreground grown by this many pixels (no "
+                                       "speckle on a plain background); null: everywhere")
     random_state: Seed = 0
+
+    @model_validator(mode="after")
+    def _margin_needs_residual(self) -> TrainParams:
+        if self.foreground_margin is not None and self.decoding != "residual":
+            raise ValueError("foreground_margin needs decoding 'residual'; got "
+                             f"{self.decoding!r}")
+        return self
 
 
 class SampleParams(_Params):

@@ -50,6 +50,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         "decoding": [StrOptions(set(generation.DECODINGS))],
         "interpolation": [StrOptions(set(generation.INTERPOLATIONS))],
         "step_scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "foreground_margin": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "device": [str, torch.device, None],
         "mixed_precision": ["boolean"],
         "image_shape": [tuple, list, None],
@@ -110,6 +111,10 @@ class BaseDeepOverSampler(BaseOverSampler):
         return (self.seed_ + 1) % (2**63)
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        if self.foreground_margin is not None and self.decoding != "residual":
+            raise ValueError("foreground_margin keeps residual decoding's change on the base "
+                             f"image's foreground; it needs decoding='residual', got "
+                             f"decoding={self.decoding!r}.")
         spec = self.image_spec_
         seed = None if self.random_state is None else v.resolve_seed(self.random_state)
         self.device_ = v.resolve_device(self.device)
@@ -272,6 +277,7 @@ class BaseDeepOverSampler(BaseOverSampler):
                 self.decoder_, z, decoding=self.decoding,
                 z_base=self.codes_[members][base] if residual else None,
                 x_base=self.images_[members][base] if residual else None,
+                foreground_margin=self.foreground_margin if residual else None,
             )
             images.append(x.cpu().numpy())
             labels.append(np.full(n_new, cls, dtype=self.classes_.dtype))

@@ -47,7 +47,7 @@ def _make_sampler(args, callback):
     return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z,
                random_state=args.seed, device=args.device, decoding=args.decoding,
                interpolation=args.interpolation, step_scale=args.step_scale,
-               callback=callback)
+               foreground_margin=args.foreground_margin, callback=callback)
 
 
 def cmd_demo(args) -> int:
@@ -168,6 +168,9 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
                         "neighbour step of any class (see docs/results.md)")
     p.add_argument("--step-scale", type=float, default=1.0,
                    help="u ~ U(0, step-scale) along each step; 1.5 with transfer measured best")
+    p.add_argument("--foreground-margin", type=int, default=None,
+                   help="residual decoding: keep the change on the base image's foreground "
+                        "grown by this many pixels (no speckle on a plain background)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
 

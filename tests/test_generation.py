@@ -108,3 +108,29 @@ def test_step_scale_stretches_u_and_leaves_the_default_draw_alone(draw):
         assert far.any() and not ((z1 - codes[b1]).norm(dim=1)
                                   > (codes[nbrs[b1]] - codes[b1][:, None]).norm(dim=2)
                                   .max(1).values + 1e-6).any()
+
+
+def test_foreground_mask_covers_the_object_grown_by_the_margin():
+    x = -torch.ones(2, 3, 9, 9)
+    x[0, 1, 4, 4] = 0.0              # one bright pixel, in one channel only
+    x[0, 0, 0, 0] = -0.85            # darker than a tenth of the range: background
+    m0, m1 = generation.foreground(x, 0), generation.foreground(x, 1)
+    assert m0.shape == (2, 1, 9, 9) and m0.sum() == 1 and m0[0, 0, 4, 4] == 1
+    assert m1.sum() == 9 and m1[0, 0, 3:6, 3:6].eq(1).all()
+    assert generation.foreground(x, 2).sum() == 25 and not m1[1].any()
+
+
+def test_residual_change_is_kept_on_the_foreground_only():
+    torch.manual_seed(0)
+    dec = Decoder(AutoencoderConfig(1, 28, 28, 4, 8))
+    z_base, z = torch.randn(6, 8), torch.randn(6, 8)
+    x_base = -torch.ones(6, 1, 28, 28)
+    x_base[:, :, 10:18, 10:18] = 0.5                 # an object on a black background
+    free = generation.decode(dec, z, decoding="residual", z_base=z_base, x_base=x_base)
+    kept = generation.decode(dec, z, decoding="residual", z_base=z_base, x_base=x_base,
+                             foreground_margin=2)
+    inside = torch.zeros(28, 28, dtype=torch.bool)
+    inside[8:20, 8:20] = True                        # the object grown by 2 pixels
+    assert torch.equal(kept[..., inside], free[..., inside])
+    assert torch.equal(kept[..., ~inside], x_base[..., ~inside])
+    assert not torch.equal(free[..., ~inside], x_base[..., ~inside])

@@ -128,6 +128,26 @@ def test_step_scale_changes_the_new_images_but_not_the_real_ones(tmp_path, small
     assert np.array_equal(again.sample(random_state=0)[0], wide_sampler.sample(random_state=0)[0])
 
 
+def test_foreground_margin_leaves_the_plain_background_of_new_images_alone(
+        tmp_path, small_imbalanced):
+    X, y = small_imbalanced
+    X = np.pad(X, ((0, 0), (4, 4), (4, 4)))      # every image gains a black border of 4 pixels
+    params = {"interpolation": "transfer", "decoding": "residual", "step_scale": 1.5,
+              "random_state": 0, **TINY, "epochs": 5}   # a 1-epoch residual rounds to its base
+    free, _ = DeepCLSMOTE(**params).fit_resample(X, y)
+    sampler = DeepCLSMOTE(foreground_margin=1, **params)
+    kept, _ = sampler.fit_resample(X, y)
+    assert np.array_equal(free[:len(X)], kept[:len(X)])
+    border = np.ones(X.shape[1:], dtype=bool)
+    border[3:-3, 3:-3] = False                   # beyond 1 pixel of any image's content
+    assert (kept[len(X):][:, border] == 0).all()
+    assert (free[len(X):][:, border] != 0).any()
+    sampler.save(tmp_path / "fg")                # the margin is part of the saved model
+    again = DeepCLSMOTE.load(tmp_path / "fg", device="cpu")
+    assert again.foreground_margin == 1
+    assert np.array_equal(again.sample(random_state=0)[0], sampler.sample(random_state=0)[0])
+
+
 def test_transfer_grows_a_class_of_one_image_that_smote_cannot(small_imbalanced):
     X, y = small_imbalanced
     y1 = y.copy()
@@ -212,6 +232,8 @@ def test_works_in_an_imblearn_pipeline(digits):
         ({"interpolation": "linear"}, "'interpolation' parameter"),
         ({"step_scale": 0}, "'step_scale' parameter"),
         ({"step_scale": "wide"}, "'step_scale' parameter"),
+        ({"foreground_margin": -1}, "'foreground_margin' parameter"),
+        ({"foreground_margin": 2}, "foreground_margin .* needs decoding='residual'"),
         ({"w_compact": -1.0}, "'w_compact' parameter"),
         ({"sampling_strategy": "most"}, "'sampling_strategy' parameter"),
     ],

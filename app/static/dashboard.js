@@ -485,12 +485,15 @@ function trainForm(ds, all) {
     field("interpolation", choice("interpolation"), "transfer: lend every class's variation"),
     field("step_scale", num("step_scale", { min: 0.01, max: 10, step: "any" }),
           "u ~ U(0, step_scale) along each step; 1.5 with transfer measured best"),
+    field("foreground_margin", h("input", { type: "number", name: "foreground_margin", min: 0, max: 64,
+                                            placeholder: "off", value: d("foreground_margin", null) ?? "" }),
+          "residual decoding: keep the change within this many pixels of the object"),
     field("seed", num("random_state", { min: 0 })),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "train-start" }, "Start training")));
   return submitsJob(form, (f) => {
     const params = { method: f.get("method"), decoding: f.get("decoding"),
                      interpolation: f.get("interpolation") };
-    for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z"]) {
+    for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z", "foreground_margin"]) {
       const v = numberOf(f, k);
       if (v !== undefined) params[k] = v;
     }

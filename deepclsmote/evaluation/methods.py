@@ -28,6 +28,9 @@ METHODS = {
                                  "class taken up to 1.5 times (step_scale=1.5)",
     "deepclsmote_transfer_wide_x2": "deepclsmote_transfer_wide growing every class, the "
                                     "largest included, to twice the largest",
+    "deepclsmote_transfer_wide_x2_fg": "deepclsmote_transfer_wide_x2 keeping residual "
+                                       "decoding's change on the base image's foreground "
+                                       "grown by 2 pixels (foreground_margin=2)",
     "deepclsmote_transfer_wide_plus_ros": "random oversampling to balance, plus as many of "
                                           "deepclsmote_transfer_wide's new images per class as "
                                           "the largest class has (twice the largest in all)",
@@ -88,6 +91,8 @@ _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
     "deepclsmote_transfer_wide": (DeepCLSMOTE, _WIDE),
     "deepclsmote_transfer_wide_x2": (DeepCLSMOTE, {**_WIDE,
                                                    "sampling_strategy": twice_the_largest}),
+    "deepclsmote_transfer_wide_x2_fg": (DeepCLSMOTE, {**_WIDE, "foreground_margin": 2,
+                                                      "sampling_strategy": twice_the_largest}),
     "deepclsmote_transfer_wide_plus_ros": (DeepCLSMOTE, {**_WIDE,
                                                          "sampling_strategy": plus_the_largest}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),

@@ -174,6 +174,7 @@ def _upload_counts(client, counts: dict[str, int]) -> dict:
     ({"big": 20, "small": 8}, {"method": "gan"}, "invalid_request"),
     ({"big": 20, "small": 8}, {"interpolation": "sideways"}, "invalid_request"),
     ({"big": 20, "small": 8}, {"step_scale": 0}, "invalid_request"),
+    ({"big": 20, "small": 8}, {"foreground_margin": 2}, "invalid_request"),  # direct decoding
     ({"a": 1, "b": 1}, {"interpolation": "transfer"}, "class_too_small"),
 ])
 def test_train_requests_that_cannot_work_are_refused_before_queueing(small_server, counts,
@@ -193,7 +194,7 @@ def test_transfer_needs_no_neighbours_within_the_class(small_server):
     with small_server.client() as c:
         ds = _upload_counts(c, {"big": 20, "small": 4, "lonely": 1})
         params = {"epochs": 2, "dim_h": 4, "n_z": 4, "decoding": "residual",
-                  "interpolation": "transfer", "step_scale": 1.5}
+                  "interpolation": "transfer", "step_scale": 1.5, "foreground_margin": 1}
         r = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"], "params": params})
         assert r.status_code == 202, r.text
         job = wait_for(c, r.json()["id"])
@@ -201,6 +202,7 @@ def test_transfer_needs_no_neighbours_within_the_class(small_server):
         model = c.get(f"/v1/models/{job['result']['model_id']}").json()
         assert model["params"]["interpolation"] == "transfer"
         assert model["params"]["step_scale"] == 1.5
+        assert model["params"]["foreground_margin"] == 1
         r = c.post(f"/v1/models/{model['id']}/samples",
                    json={"sampling_strategy": {"small": 6, "lonely": 3}, "random_state": 1})
         assert r.status_code == 200, r.text
@@ -285,4 +287,4 @@ def test_the_api_offers_exactly_the_library_s_choices():
     assert get_args(fields["interpolation"].annotation) == generation.INTERPOLATIONS
     library = DeepCLSMOTE().get_params()
     assert all(fields[k].default == library[k] for k in ("decoding", "interpolation",
-                                                         "step_scale"))
+                                                         "step_scale", "foreground_margin"))

@@ -35,7 +35,10 @@ borrows steps only from the ``m`` classes whose centroids are nearest its own
 (itself included); ``scaled``: a step lent by class ``j`` to class ``c`` is
 scaled by ``r_c / r_j``, ``r`` the root mean square distance of a class's codes
 to its centroid; ``dup<f>``: a fraction ``f`` of the new images are
-duplicates; ``over<f>``: every class, the largest included, grows to ``f``
+duplicates; ``mask<d>``: the change residual decoding makes is kept only
+on the base image's foreground (pixels above a tenth of the range, any
+channel) grown by ``d`` pixels, so a step lent by a garment cannot speckle
+the black background of a sandal; ``over<f>``: every class, the largest included, grows to ``f``
 times the largest class (``transfer_dup1_over2`` is random oversampling to
 twice the largest class, the control for ``transfer_over2``).
 
@@ -114,7 +117,7 @@ def parse_variant(name: str) -> dict:
     """``mode[_option...]``, see the module's docstring."""
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
-               "scaled": False, "over": 1.0}
+               "scaled": False, "over": 1.0, "mask": None}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -128,6 +131,8 @@ def parse_variant(name: str) -> dict:
             variant["near"] = int(opt[4:])
         elif opt.startswith("dup"):
             variant["dup"] = float(opt[3:])
+        elif opt.startswith("mask"):
+            variant["mask"] = int(opt[4:])
         elif opt.startswith("over"):
             variant["over"] = float(opt[4:])
         elif opt.startswith("u"):
@@ -165,6 +170,12 @@ def _step_pools(codes, labels, counts, variant, gen):
             d = d * (radius[c] / radius[all_owner[keep]])[:, None]
         pools[c] = d
     return pools
+
+
+def foreground(x: torch.Tensor, grow: int) -> torch.Tensor:
+    """(N, 1, H, W) mask of ``x``'s pixels above a tenth of [-1, 1], grown by ``grow`` pixels."""
+    fg = (x > -0.8).any(dim=1, keepdim=True).float()
+    return torch.nn.functional.max_pool2d(fg, 2 * grow + 1, stride=1, padding=grow)
 
 
 @torch.no_grad()
@@ -210,9 +221,12 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                         base, torch.randint(k, (n_syn,), generator=gen)]
                     half = torch.rand(n_syn, 1, generator=gen) < 0.5
                     z = torch.where(half, z, cz[base] + u * (cz[nb] - cz[base]))
-            out_x.append(generation.decode(
-                sampler.decoder_, z.to(dev), decoding="residual", z_base=cz[base].to(dev),
-                x_base=images[members][base].to(dev)).cpu())
+            x_base = images[members][base]
+            x_new = generation.decode(sampler.decoder_, z.to(dev), decoding="residual",
+                                      z_base=cz[base].to(dev), x_base=x_base.to(dev)).cpu()
+            if variant["mask"] is not None:
+                x_new = x_base + foreground(x_base, variant["mask"]) * (x_new - x_base)
+            out_x.append(x_new)
         out_y.append(np.full(n_new, c))
     x = torch.cat(out_x).numpy()
     spec = sampler.image_spec_

@@ -88,6 +88,18 @@ def test_generate_waits_and_downloads(run, tmp_path, digits_id):
         assert data["labels"].tolist() == ["4"] * 5
 
 
+def test_train_passes_the_foreground_margin_and_the_service_checks_it(run, server, digits_id):
+    from app.client import Client
+
+    rc, out, err = run("train", digits_id, *TINY, "--decoding", "residual",
+                       "--foreground-margin", "1", "--wait")
+    assert rc == 0, err
+    with Client(server.url) as api:
+        assert api.model(out.strip().split()[-1])["params"]["foreground_margin"] == 1
+    rc, _, err = run("train", digits_id, *TINY, "--foreground-margin", "1")
+    assert rc != 0 and "foreground_margin needs decoding 'residual'" in err
+
+
 def test_remote_evaluate_submits_and_cancel_stops_it(run, digits_id):
     rc, out, _ = run("evaluate", "--dataset-id", digits_id, "--methods", "none,ros",
                      "--folds", "2", "--profile", "smoke", "--augment", "off",

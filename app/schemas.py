@@ -103,7 +103,7 @@ class TrainParams(_Params):
     foreground_margin: int | None = Field(
         None, ge=0, le=64, description="residual decoding only: keep the decoded change on the "
                                        "base image's foreground grown by this many pixels (no "
-                                       "speckle on a plain background); null: everywhere")
+                                       "speckle on a dark background); null: everywhere")
     random_state: Seed = 0
 
     @model_validator(mode="after")

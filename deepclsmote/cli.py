@@ -170,7 +170,7 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
                    help="u ~ U(0, step-scale) along each step; 1.5 with transfer measured best")
     p.add_argument("--foreground-margin", type=int, default=None,
                    help="residual decoding: keep the change on the base image's foreground "
-                        "grown by this many pixels (no speckle on a plain background)")
+                        "grown by this many pixels (no speckle on a dark background)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
 

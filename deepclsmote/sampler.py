@@ -58,7 +58,7 @@ _SHARED_PARAMS_DOC = """
     foreground_margin : int or None, default=None
         With ``decoding="residual"``: keep the decoded change only on the base
         image's foreground (pixels above a tenth of the pixel range) grown by
-        this many pixels, so that new images of objects on a plain background
+        this many pixels, so that new images of objects on a dark background
         (Fashion-MNIST, MNIST) gain no speckle around the object. ``None``
         keeps the change everywhere. Needs ``decoding="residual"``.
     device : str, torch.device or None, default="auto"

@@ -61,6 +61,9 @@ class BaseDeepOverSampler(BaseOverSampler):
     }
     #: Parameters that are not saved with a model (they do not describe it).
     _unsaved_params = ("callback", "device", "checkpoint_path", "checkpoint_every")
+    #: Parameters added after the first release, with the value that draws what earlier
+    #: versions drew: saved only when set otherwise, so earlier versions load the model.
+    _later_params = {"foreground_margin": None}
     #: Concrete samplers by name, for loading saved models without pickle.
     _registry: dict[str, type] = {}
 
@@ -110,11 +113,15 @@ class BaseDeepOverSampler(BaseOverSampler):
         ``random_state`` and ``fit_resample`` and ``sample`` agree."""
         return (self.seed_ + 1) % (2**63)
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _check_decoding(self) -> None:
+        """Refuse a ``foreground_margin`` without residual decoding (fit and generation)."""
         if self.foreground_margin is not None and self.decoding != "residual":
             raise ValueError("foreground_margin keeps residual decoding's change on the base "
                              f"image's foreground; it needs decoding='residual', got "
                              f"decoding={self.decoding!r}.")
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        self._check_decoding()
         spec = self.image_spec_
         seed = None if self.random_state is None else v.resolve_seed(self.random_state)
         self.device_ = v.resolve_device(self.device)
@@ -253,6 +260,8 @@ class BaseDeepOverSampler(BaseOverSampler):
         return check_sampling_strategy(n_samples, y, self._sampling_type)
 
     def _generate(self, request: dict, seed: int):
+        self._validate_params()     # set_params or a loaded config may have changed them
+        self._check_decoding()
         counts = self._class_counts()
         v.check_oversampling_feasible(counts, request, self.interpolation)
         gen = torch.Generator(device=self.device_).manual_seed(seed)
@@ -329,7 +338,8 @@ class BaseDeepOverSampler(BaseOverSampler):
     def save(self, path):
         """Save the fitted model into directory ``path``; see :func:`load`."""
         check_is_fitted(self, "codes_")
-        params = {k: val for k, val in self.get_params().items() if k not in self._unsaved_params}
+        params = {k: val for k, val in self.get_params().items() if k not in self._unsaved_params
+                  and not (k in self._later_params and val == self._later_params[k])}
         params["random_state"] = self.seed_
         if isinstance(params["sampling_strategy"], Mapping):
             params["sampling_strategy"] = "auto"  # keys may not survive JSON; strategy is resolved

@@ -22,8 +22,9 @@ Two decodings:
   With a ``foreground_margin`` the change is kept only on the base image's
   foreground (pixels above a tenth of the range, in any channel) grown by
   that many pixels: a step lent by a shirt then cannot speckle the black
-  background around a sandal. An image with no background (most natural
-  images) is unchanged by it.
+  background around a sandal. Only dark pixels (every channel under a tenth
+  of the pixel range) further than the margin from brighter ones keep the
+  base image, so an image without a dark background is left as it was.
 """
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+import json
 import warnings
 
 import numpy as np
@@ -146,6 +147,16 @@ def test_foreground_margin_leaves_the_plain_background_of_new_images_alone(
     again = DeepCLSMOTE.load(tmp_path / "fg", device="cpu")
     assert again.foreground_margin == 1
     assert np.array_equal(again.sample(random_state=0)[0], sampler.sample(random_state=0)[0])
+    # without a margin the saved config has no such key: versions before it load the model
+    sampler.set_params(foreground_margin=None).save(tmp_path / "plain")
+    config = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert "foreground_margin" not in config["params"] and "step_scale" in config["params"]
+    assert DeepCLSMOTE.load(tmp_path / "plain", device="cpu").foreground_margin is None
+    # checked again where images are drawn: set_params after fit, or a loaded config
+    with pytest.raises(ValueError, match="needs decoding='residual'"):
+        again.set_params(decoding="direct").sample(random_state=0)
+    with pytest.raises(ValueError, match="'foreground_margin' parameter"):
+        again.set_params(decoding="residual", foreground_margin=-1).sample(random_state=0)
 
 
 def test_transfer_grows_a_class_of_one_image_that_smote_cannot(small_imbalanced):

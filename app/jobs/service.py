@@ -14,9 +14,15 @@ from ..errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from ..schemas import EvaluateJobCreate, GenerateJobCreate, TrainJobCreate
 from ..service_info import VERSION
 
+#: Train parameters added after the first release, at the value that trains what earlier
+#: versions trained: left out of the fingerprint, so earlier requests still match their model.
+_LATER_TRAIN_PARAMS = {"foreground_margin": None}
+
 
 def train_fingerprint(*, dataset_sha256: str, params: dict[str, Any], library: str) -> str:
     """Same data, parameters, seed and library version: the same model."""
+    params = {k: v for k, v in params.items()
+              if not (k in _LATER_TRAIN_PARAMS and v == _LATER_TRAIN_PARAMS[k])}
     blob = json.dumps({"data": dataset_sha256, "params": params, "library": library},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -257,15 +257,21 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
     ACSA against no oversampling, as the papers do. ``vs_ros`` sets it against
     random oversampling, the baseline a generator has to beat: the mean and
     standard deviation of the paired differences (ACSA, 0-1), in how many
-    pairs it is ahead and behind, and the Wilcoxon p-value.
+    pairs it is ahead and behind, and the Wilcoxon p-value; with two or more
+    seeds, ``vs_ros["over_seeds"]`` holds the same over the seeds' means.
+    Pairs are matched by (seed, fold).
     """
     out = []
     keys = sorted({(r["augment"], r["split"]) for r in runs})
     for augment, split in keys:
         by_method = {m: [r for r in runs if r["method"] == m and r["augment"] == augment
                          and r["split"] == split] for m in methods}
-        base = [r["acsa"] for r in by_method.get("none", [])]
-        ros = [r["acsa"] for r in by_method.get("ros", [])]
+        def pair_key(rs):
+            return [(r["seed"], r["fold"]) for r in rs]
+
+        base_runs, ros_runs = by_method.get("none", []), by_method.get("ros", [])
+        base = [r["acsa"] for r in base_runs]
+        ros = [r["acsa"] for r in ros_runs]
         for method, rs in by_method.items():
             if not rs:
                 continue
@@ -275,9 +281,9 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
                       for m in ("acsa", "macro_f1", "gm_ovr_macro", "gm_multiclass")},
                    "per_class_recall": recalls.mean(axis=0).tolist(),
                    "rare3_recall": metrics.summarise(recalls[:, rarest].mean(axis=1).tolist())}
-            if base and method != "none" and len(base) == len(rs):
+            if base and method != "none" and pair_key(base_runs) == pair_key(rs):
                 row["wilcoxon_vs_none"] = metrics.paired_wilcoxon([r["acsa"] for r in rs], base)
-            if ros and method != "ros" and len(ros) == len(rs):
+            if ros and method != "ros" and pair_key(ros_runs) == pair_key(rs):
                 row["vs_ros"] = _paired_difference([r["acsa"] for r in rs], ros,
                                                    seeds=[r["seed"] for r in rs])
             out.append(row)

@@ -147,3 +147,18 @@ def test_fifty_concurrent_writers_get_no_error_from_sqlite(make_server):
         assert {j["status"] for j in jobs} <= {"cancelled", "running"}
         for j in jobs:
             wait_for(c, j["id"], timeout=60)
+
+
+def test_a_parameter_added_later_keeps_the_fingerprint_of_earlier_requests():
+    from app.jobs.service import train_fingerprint
+    from app.schemas import TrainParams
+
+    params = TrainParams().model_dump()
+    earlier = {k: v for k, v in params.items() if k != "foreground_margin"}
+
+    def fingerprint(p):
+        return train_fingerprint(dataset_sha256="0" * 64, params=p, library="0.1.0")
+
+    assert fingerprint(params) == fingerprint(earlier)     # the same model is reused
+    residual = {**params, "decoding": "residual"}
+    assert fingerprint({**residual, "foreground_margin": 2}) != fingerprint(residual)

@@ -155,6 +155,10 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
                 and r["split"] == "balanced_test")
     over = none["vs_ros"]["over_seeds"]
     assert over["seeds"] == [0, 1] and len(over["mean_diff_per_seed"]) == 2
+    row = next(line for line in table.splitlines() if line.startswith("| no oversampling |"))
+    cells = row.strip("|").split(" | ")
+    assert row.count("|") == 13 and cells[-1].strip() == f"{over['ahead']} / {over['behind']}"
+    assert cells[-2].strip().startswith(f"{100 * over['mean_diff']:+.2f} (")
 
     for argv, message in (
             ([tmp_path / "s0", tmp_path / "both"], "seed 0 is in report 1 and in report 2"),

@@ -172,12 +172,6 @@ def _step_pools(codes, labels, counts, variant, gen):
     return pools
 
 
-def foreground(x: torch.Tensor, grow: int) -> torch.Tensor:
-    """(N, 1, H, W) mask of ``x``'s pixels above a tenth of [-1, 1], grown by ``grow`` pixels."""
-    fg = (x > -0.8).any(dim=1, keepdim=True).float()
-    return torch.nn.functional.max_pool2d(fg, 2 * grow + 1, stride=1, padding=grow)
-
-
 @torch.no_grad()
 def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
     """New images balancing ``y``, from ``sampler``'s codes, the way ``variant`` says."""
@@ -221,12 +215,9 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                         base, torch.randint(k, (n_syn,), generator=gen)]
                     half = torch.rand(n_syn, 1, generator=gen) < 0.5
                     z = torch.where(half, z, cz[base] + u * (cz[nb] - cz[base]))
-            x_base = images[members][base]
-            x_new = generation.decode(sampler.decoder_, z.to(dev), decoding="residual",
-                                      z_base=cz[base].to(dev), x_base=x_base.to(dev)).cpu()
-            if variant["mask"] is not None:
-                x_new = x_base + foreground(x_base, variant["mask"]) * (x_new - x_base)
-            out_x.append(x_new)
+            out_x.append(generation.decode(
+                sampler.decoder_, z.to(dev), decoding="residual", z_base=cz[base].to(dev),
+                x_base=images[members][base].to(dev), foreground_margin=variant["mask"]).cpu())
         out_y.append(np.full(n_new, c))
     x = torch.cat(out_x).numpy()
     spec = sampler.image_spec_

@@ -266,9 +266,6 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
     for augment, split in keys:
         by_method = {m: [r for r in runs if r["method"] == m and r["augment"] == augment
                          and r["split"] == split] for m in methods}
-        def pair_key(rs):
-            return [(r["seed"], r["fold"]) for r in rs]
-
         base_runs, ros_runs = by_method.get("none", []), by_method.get("ros", [])
         base = [r["acsa"] for r in base_runs]
         ros = [r["acsa"] for r in ros_runs]
@@ -281,13 +278,18 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
                       for m in ("acsa", "macro_f1", "gm_ovr_macro", "gm_multiclass")},
                    "per_class_recall": recalls.mean(axis=0).tolist(),
                    "rare3_recall": metrics.summarise(recalls[:, rarest].mean(axis=1).tolist())}
-            if base and method != "none" and pair_key(base_runs) == pair_key(rs):
+            if base and method != "none" and _pairs(base_runs) == _pairs(rs):
                 row["wilcoxon_vs_none"] = metrics.paired_wilcoxon([r["acsa"] for r in rs], base)
-            if ros and method != "ros" and pair_key(ros_runs) == pair_key(rs):
+            if ros and method != "ros" and _pairs(ros_runs) == _pairs(rs):
                 row["vs_ros"] = _paired_difference([r["acsa"] for r in rs], ros,
                                                    seeds=[r["seed"] for r in rs])
             out.append(row)
     return out
+
+
+def _pairs(runs: list[dict]) -> list[tuple[int, int]]:
+    """The (seed, fold) of each run: two methods' runs pair when these are equal."""
+    return [(r["seed"], r["fold"]) for r in runs]
 
 
 def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None = None) -> dict:
@@ -304,10 +306,10 @@ def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None =
            "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
            "p_value": metrics.paired_wilcoxon(a, b)["p_value"]}
     if seeds is not None and len(set(seeds)) > 1:
-        seed_of = np.asarray(seeds)
+        seed_of, a_arr, b_arr = np.asarray(seeds), np.asarray(a), np.asarray(b)
         order = list(dict.fromkeys(seeds))
-        a_seed = [float(np.mean(np.asarray(a)[seed_of == s])) for s in order]
-        b_seed = [float(np.mean(np.asarray(b)[seed_of == s])) for s in order]
+        a_seed = [float(a_arr[seed_of == s].mean()) for s in order]
+        b_seed = [float(b_arr[seed_of == s].mean()) for s in order]
         out["over_seeds"] = {"seeds": order,
                              "mean_diff_per_seed": metrics.paired_differences(
                                  a_seed, b_seed).tolist(),

@@ -60,11 +60,11 @@ def markdown(report: dict) -> str:
                          else ""),
                       "|---" * (len(_HEADERS) + 5 + 2 * per_seed) + "|"]
             for r in rows:
-                over = (r.get("vs_ros") or {}).get("over_seeds")
+                lead = r.get("vs_ros")
                 lines.append(f"| {METHODS.get(r['method'], r['method'])} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS)
-                             + f" | {_p(r.get('wilcoxon_vs_none'))} | {_vs_ros(r)} |"
-                             + (f" {_vs_ros({'vs_ros': over}).rsplit(' | ', 1)[0]} |"
+                             + f" | {_p(r.get('wilcoxon_vs_none'))} | {_lead(lead)} |"
+                             + (f" {_lead((lead or {}).get('over_seeds'), with_p=False)} |"
                                 if per_seed else ""))
     lines += _tuning_lines(report.get("tuning", []))
     return "\n".join(lines) + "\n"
@@ -74,13 +74,13 @@ def _p(test: dict | None) -> str:
     return "" if not test or test["p_value"] is None else f"{test['p_value']:.3g}"
 
 
-def _vs_ros(row: dict) -> str:
-    """Three cells: the paired lead over random oversampling, its tally and its p."""
-    d = row.get("vs_ros")
+def _lead(d: dict | None, *, with_p: bool = True) -> str:
+    """Cells of a paired lead over random oversampling: mean (sd), the tally, and its p."""
     if not d:
-        return " | | "
-    return (f"{100 * d['mean_diff']:+.2f} ({100 * d['std_diff']:.2f}) | "
-            f"{d['ahead']} / {d['behind']} | {_p(d)}")
+        return " | | " if with_p else " | "
+    cells = (f"{100 * d['mean_diff']:+.2f} ({100 * d['std_diff']:.2f}) | "
+             f"{d['ahead']} / {d['behind']}")
+    return f"{cells} | {_p(d)}" if with_p else cells
 
 
 def _tuning_lines(tuned: list[dict]) -> list[str]:

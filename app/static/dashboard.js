@@ -782,7 +782,7 @@ function reportView(report) {
       + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
       + "folds ahead / behind (with several seeds, also over the seeds' means).")];
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
-                ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, 3 rarest"]];
+                ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, rarest"]];
   for (const augment of [true, false]) {
     const rows = report.summary.filter((r) => r.augment === augment && r.split === "balanced_test");
     if (!rows.length) continue;

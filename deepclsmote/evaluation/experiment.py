@@ -244,7 +244,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "seconds": time.perf_counter() - start,
         "runs": runs,
         "tuning": tuned,
-        "summary": summarise_runs(runs, cfg.methods, rarest=np.argsort(counts)[:3].tolist()),
+        "rarest_classes": metrics.rarest_classes(counts),
+        "summary": summarise_runs(runs, cfg.methods, rarest=metrics.rarest_classes(counts)),
     }
     return report, figures
 
@@ -253,8 +254,10 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
     """Mean and spread per method, augmentation and split; paired comparisons.
 
     ``rare3_recall`` is the mean recall of the classes ``rarest`` (the three
-    with the fewest training images). ``wilcoxon_vs_none`` tests each method's
-    ACSA against no oversampling, as the papers do. ``vs_ros`` sets it against
+    with the fewest training images, and any class tied with the third:
+    :func:`~deepclsmote.evaluation.metrics.rarest_classes`).
+    ``wilcoxon_vs_none`` tests each method's ACSA against no oversampling, as
+    the papers do. ``vs_ros`` sets it against
     random oversampling, the baseline a generator has to beat: the mean and
     standard deviation of the paired differences (ACSA, 0-1), in how many
     pairs it is ahead and behind, and the Wilcoxon p-value; with two or more
@@ -378,8 +381,9 @@ def combine_reports(reports: list[dict]) -> dict:
         "seconds": sum(r["seconds"] for r in reports),
         "runs": runs,
         "tuning": [t for r in reports for t in r.get("tuning", [])],
+        "rarest_classes": metrics.rarest_classes(first["pool_counts"]),
         "summary": summarise_runs(runs, methods,
-                                  rarest=np.argsort(first["pool_counts"])[:3].tolist()),
+                                  rarest=metrics.rarest_classes(first["pool_counts"])),
         "combined_from": [{"seeds": r["config"]["seeds"], "methods": r["config"]["methods"],
                            "seconds": r["seconds"], "library_version": r["library_version"]}
                           for r in reports],

@@ -157,6 +157,30 @@ def summarise(values) -> dict:
     return {"mean": float(arr.mean()), "std": std, "n": n}
 
 
+def rarest_classes(counts, k: int = 3) -> list[int]:
+    """Indices of the ``k`` classes with the fewest images, and of every class tied with them.
+
+    Without the ties the pick among classes of equal count would fall to their
+    order: on a pool such as ``[78, 39, 19, 14, 9, 7, 7, 7, 7, 7]`` "the three
+    rarest" would be three of five equally rare classes chosen by index.
+
+    Examples
+    --------
+    >>> rarest_classes([800, 400, 12, 8, 20])
+    [3, 2, 4]
+    >>> rarest_classes([78, 39, 19, 14, 9, 7, 7, 7, 7, 7])
+    [5, 6, 7, 8, 9]
+    """
+    counts = np.asarray(counts)
+    if counts.ndim != 1 or len(counts) == 0:
+        raise ValueError(f"counts must be a non-empty 1-D sequence; got shape {counts.shape}.")
+    if k < 1:
+        raise ValueError(f"k must be at least 1; got {k}.")
+    order = np.argsort(counts, kind="stable")
+    cutoff = counts[order[min(k, len(counts)) - 1]]
+    return [int(c) for c in order if counts[c] <= cutoff]
+
+
 def _check_labels(y_true, y_pred, labels):
     y_true, y_pred, labels = np.asarray(y_true), np.asarray(y_pred), np.asarray(labels)
     if y_true.ndim != 1 or y_true.shape != y_pred.shape or len(y_true) == 0:

@@ -9,10 +9,11 @@ import numpy as np
 
 from ..figures import real_vs_synthetic_grid
 from .methods import METHODS
+from .metrics import rarest_classes
 
 _COLUMNS = ("acsa", "macro_f1", "gm_ovr_macro", "gm_multiclass", "rare3_recall")
 _HEADERS = ("ACSA", "macro F1", "GM (one-vs-rest macro)", "GM (multiclass)",
-            "recall, 3 rarest")
+            "recall, rarest")
 
 
 def _pct(s: dict) -> str:
@@ -36,6 +37,12 @@ def markdown(report: dict) -> str:
         f"oversampling, mean (standard deviation), ahead / behind in how many of the "
         f"{n_pairs} pairs, and its Wilcoxon p.",
     ]
+    rarest = rarest_classes(report["pool_counts"])
+    names = report["dataset"]["classes"]
+    lines[-1] += (" Recall, rarest: the mean recall of "
+                  + ", ".join(str(names[c]) if c < len(names) else str(c) for c in rarest)
+                  + " (the three classes with the fewest training images"
+                  + (", and those tied with the third)." if len(rarest) > 3 else ")."))
     per_seed = len(cfg["seeds"]) > 1
     if per_seed:
         lines[-1] += (f" Over seeds: the same, with each seed's {cfg['folds']} folds averaged "

@@ -72,6 +72,22 @@ def test_every_method_is_set_against_random_oversampling_pair_by_pair(smoke_repo
     assert none_row.count("|") == 11 and " / " in none_row
 
 
+def test_rarest_recall_is_that_of_the_named_rarest_classes(smoke_report):
+    from deepclsmote.evaluation.metrics import rarest_classes
+    from deepclsmote.evaluation.report import markdown
+
+    report, _ = smoke_report
+    rarest = report["rarest_classes"]
+    assert rarest == rarest_classes(report["pool_counts"]) and len(rarest) >= 3
+    for row in report["summary"]:
+        runs = [r for r in report["runs"] if (r["method"], r["augment"], r["split"])
+                == (row["method"], row["augment"], row["split"])]
+        want = [np.mean([r["per_class_recall"][c] for c in rarest]) for r in runs]
+        assert row["rare3_recall"]["mean"] == pytest.approx(np.mean(want))
+    names = ", ".join(str(report["dataset"]["classes"][c]) for c in rarest)
+    assert f"Recall, rarest: the mean recall of {names} (the three" in markdown(report)
+
+
 def test_pool_counts_keep_the_profile_and_fit():
     data = load_digits()
     cfg = ExperimentConfig("digits", folds=5, profile="cpu")

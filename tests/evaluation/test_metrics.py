@@ -111,6 +111,21 @@ def test_spread_over_seeds_averages_each_seeds_folds_first():
     assert (over["ahead"], over["behind"]) == (2, 0) and "over_seeds" not in over
 
 
+def test_rarest_classes_take_every_class_tied_with_the_third():
+    from deepclsmote.evaluation.metrics import rarest_classes
+
+    assert rarest_classes([800, 400, 12, 8, 20, 70]) == [3, 2, 4]
+    # Five classes of 7: picking three of them would be picking by class index.
+    assert rarest_classes([78, 39, 19, 14, 9, 7, 7, 7, 7, 7]) == [5, 6, 7, 8, 9]
+    assert rarest_classes([5, 9, 9, 9, 30]) == [0, 1, 2, 3]
+    assert rarest_classes([4, 2]) == [1, 0]
+    assert rarest_classes([3, 1, 2], k=1) == [1]
+    with pytest.raises(ValueError, match="non-empty"):
+        rarest_classes([])
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        rarest_classes([1, 2], k=0)
+
+
 def test_summarise():
     assert summarise([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
     assert summarise([0.7]) == {"mean": 0.7, "std": 0.0, "n": 1}

@@ -35,12 +35,15 @@ borrows steps only from the ``m`` classes whose centroids are nearest its own
 (itself included); ``scaled``: a step lent by class ``j`` to class ``c`` is
 scaled by ``r_c / r_j``, ``r`` the root mean square distance of a class's codes
 to its centroid; ``dup<f>``: a fraction ``f`` of the new images are
-duplicates; ``mask<d>``: the change residual decoding makes is kept only
-on the base image's foreground (pixels above a tenth of the range, any
-channel) grown by ``d`` pixels, so a step lent by a garment cannot speckle
-the black background of a sandal; ``over<f>``: every class, the largest included, grows to ``f``
-times the largest class (``transfer_dup1_over2`` is random oversampling to
-twice the largest class, the control for ``transfer_over2``).
+duplicates; ``clean``: a new code whose nearest real code is of another
+class is drawn again (up to 10 times, then it stays at its base), so no
+class's new images reach into another's region; ``mask<d>``: the change
+residual decoding makes is kept only on the base image's foreground (pixels
+above a tenth of the range, any channel) grown by ``d`` pixels, so a step
+lent by a garment cannot speckle the black background of a sandal;
+``over<f>``: every class, the largest included, grows to ``f`` times the
+largest class (``transfer_dup1_over2`` is random oversampling to twice the
+largest class, the control for ``transfer_over2``).
 
 Usage::
 
@@ -85,8 +88,8 @@ from deepclsmote.evaluation import (  # noqa: E402
     train_classifier,
 )
 from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS  # noqa: E402
+from deepclsmote.evaluation.metrics import rarest_classes  # noqa: E402
 
-RARE = [7, 8, 9]
 #: dataset -> (training counts, test images per class, autoencoder epochs, CNN epochs)
 PROTOCOLS = {
     "mnist": (MNIST_TEST_COUNTS, 80, 36, 15),
@@ -117,7 +120,7 @@ def parse_variant(name: str) -> dict:
     """``mode[_option...]``, see the module's docstring."""
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
-               "scaled": False, "over": 1.0, "mask": None}
+               "scaled": False, "over": 1.0, "mask": None, "clean": False}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -127,6 +130,8 @@ def parse_variant(name: str) -> dict:
             variant["pool"] = opt
         elif opt == "scaled":
             variant["scaled"] = True
+        elif opt == "clean":
+            variant["clean"] = True
         elif opt.startswith("near"):
             variant["near"] = int(opt[4:])
         elif opt.startswith("dup"):
@@ -172,6 +177,28 @@ def _step_pools(codes, labels, counts, variant, gen):
     return pools
 
 
+def _keep_clean(z, z_base, c, codes, labels, steps, variant, gen, tries=10):
+    """Redraw every new code whose nearest real code is of another class.
+
+    A step drawn again (new step, new ``u``) up to ``tries`` times; a code still
+    outside its class then stays at its base (the base image, duplicated).
+    """
+    z = z.clone()
+    first = None
+    for _ in range(tries + 1):
+        bad = labels[torch.cdist(z, codes).argmin(dim=1)] != c
+        n = int(bad.sum())
+        first = n if first is None else first
+        if not n or _ == tries:
+            z[bad] = z_base[bad]
+            print(f"clean: class {c}, {first} of {len(z)} outside at first, {n} left at the base",
+                  file=sys.stderr)
+            return z
+        u = variant["u_max"] * torch.rand(n, 1, generator=gen)
+        z[bad] = z_base[bad] + u * steps[torch.randint(len(steps), (n,), generator=gen)]
+    return z
+
+
 @torch.no_grad()
 def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
     """New images balancing ``y``, from ``sampler``'s codes, the way ``variant`` says."""
@@ -209,6 +236,8 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                 assert pools is not None
                 d = pools[c][torch.randint(len(pools[c]), (n_syn,), generator=gen)]
                 z = cz[base] + u * d
+                if variant["clean"]:
+                    z = _keep_clean(z, cz[base], c, codes, labels, pools[c], variant, gen)
                 if variant["mode"] == "both":
                     k = min(5, len(members) - 1)
                     nb = generation.class_neighbours(cz, k)[
@@ -225,13 +254,14 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
     return X_new, np.concatenate(out_y)
 
 
-def score(X, y, X_test, y_test, seed, epochs, device):
+def score(X, y, X_test, y_test, seed, epochs, device, rare):
     spec = TrainSpec(epochs=epochs, batch_size=64, augment=True, max_shift=2, device=device)
     model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
     rep = classification_report(y_test, predict(model, X_test, device=device),
                                 labels=list(range(10)))
     return {"acsa": 100 * rep["acsa"],
-            "rare3": 100 * float(np.mean([rep["per_class_recall"][c] for c in RARE]))}
+            "rare3": 100 * float(np.mean([rep["per_class_recall"][c] for c in rare])),
+            "recall": [round(100 * r, 2) for r in rep["per_class_recall"]]}
 
 
 def summarise(rows: dict[str, list[dict]]) -> dict:
@@ -299,7 +329,8 @@ def main() -> None:
             sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
         for name, (Xs, ys) in sets.items():
             t1 = time.perf_counter()
-            row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device),
+            row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device,
+                                             rarest_classes(counts)),
                    "cnn_s": time.perf_counter() - t1, "ae_s": ae_s}
             rows.setdefault(name, []).append(row)
             print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)

@@ -780,7 +780,8 @@ function reportView(report) {
       + `seeds ${JSON.stringify(cfg.seeds)}, ${Math.round(report.seconds)} s. Values in %: mean ± `
       + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling; "
       + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
-      + "folds ahead / behind (with several seeds, also over the seeds' means).")];
+      + "folds ahead / behind (with several seeds, also over the seeds' means); the same for the "
+      + `recall of the rarest classes (${(report.rarest_classes || []).map((c) => report.dataset.classes[c]).join(", ")}).`)];
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
                 ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, rarest"]];
   for (const augment of [true, false]) {
@@ -790,13 +791,15 @@ function reportView(report) {
     out.push(h("h3", {}, `Balanced test set, classifier ${augment ? "with" : "without"} augmentation`),
       h("table", { class: "report-table", dataset: { augment: String(augment) } },
         h("thead", {}, h("tr", {}, h("th", {}, "method"), cols.map(([, t]) => h("th", { class: "num" }, t)),
-                         h("th", { class: "num" }, "p"), h("th", { class: "num" }, "minus ROS"))),
+                         h("th", { class: "num" }, "p"), h("th", { class: "num" }, "minus ROS"),
+                         h("th", { class: "num" }, "recall, rarest: minus ROS"))),
         h("tbody", {}, rows.map((r) => h("tr", { dataset: { method: r.method } },
           h("td", {}, r.method, r.acsa.mean === best ? h("strong", {}, " (best ACSA)") : null),
           cols.map(([k]) => h("td", { class: "num" }, `${pct(r[k].mean)} ± ${pct(r[k].std)}`)),
           h("td", { class: "num" }, r.wilcoxon_vs_none && r.wilcoxon_vs_none.p_value != null
             ? r.wilcoxon_vs_none.p_value.toPrecision(3) : ""),
-          h("td", { class: "num vs-ros" }, r.vs_ros ? minusRos(r.vs_ros) : ""))))),
+          h("td", { class: "num vs-ros" }, r.vs_ros ? minusRos(r.vs_ros) : ""),
+          h("td", { class: "num vs-ros-rarest" }, r.rarest_vs_ros ? minusRos(r.rarest_vs_ros) : ""))))),
       h("p", { class: "muted" }, "Per-class recall:"),
       recallChart(report.dataset.classes, rows),
       h("div", { class: "legend" }, rows.map((r, m) =>

@@ -35,7 +35,7 @@ def markdown(report: dict) -> str:
         f"test of ACSA against no oversampling (with {n_pairs} pairs its smallest possible "
         f"value is {2 / 2 ** n_pairs:.3g}). Minus ROS: the paired difference in ACSA to random "
         f"oversampling, mean (standard deviation), ahead / behind in how many of the "
-        f"{n_pairs} pairs, and its Wilcoxon p.",
+        f"{n_pairs} pairs, and its Wilcoxon p; the same for the recall of the rarest classes.",
     ]
     rarest = rarest_classes(report["pool_counts"])
     names = report["dataset"]["classes"]
@@ -64,15 +64,16 @@ def markdown(report: dict) -> str:
                       "| method | " + " | ".join(_HEADERS)
                       + " | p (ACSA vs none) | minus ROS (sd) | ahead / behind | p (vs ROS) |"
                       + (" over seeds: minus ROS (sd) | seeds ahead / behind |" if per_seed
-                         else ""),
-                      "|---" * (len(_HEADERS) + 5 + 2 * per_seed) + "|"]
+                         else "")
+                      + " recall, rarest: minus ROS (sd) | ahead / behind |"
+                      + (" over seeds (sd) | seeds ahead / behind |" if per_seed else ""),
+                      "|---" * (len(_HEADERS) + 7 + 4 * per_seed) + "|"]
             for r in rows:
-                lead = r.get("vs_ros")
                 lines.append(f"| {METHODS.get(r['method'], r['method'])} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS)
-                             + f" | {_p(r.get('wilcoxon_vs_none'))} | {_lead(lead)} |"
-                             + (f" {_lead((lead or {}).get('over_seeds'), with_p=False)} |"
-                                if per_seed else ""))
+                             + f" | {_p(r.get('wilcoxon_vs_none'))} |"
+                             + _leads(r.get("vs_ros"), per_seed, with_p=True)
+                             + _leads(r.get("rarest_vs_ros"), per_seed, with_p=False))
     lines += _tuning_lines(report.get("tuning", []))
     return "\n".join(lines) + "\n"
 
@@ -88,6 +89,14 @@ def _lead(d: dict | None, *, with_p: bool = True) -> str:
     cells = (f"{100 * d['mean_diff']:+.2f} ({100 * d['std_diff']:.2f}) | "
              f"{d['ahead']} / {d['behind']}")
     return f"{cells} | {_p(d)}" if with_p else cells
+
+
+def _leads(d: dict | None, per_seed: bool, *, with_p: bool) -> str:
+    """The cells of a lead over folds and, with several seeds, over seeds."""
+    cells = f" {_lead(d, with_p=with_p)} |"
+    if per_seed:
+        cells += f" {_lead((d or {}).get('over_seeds'), with_p=False)} |"
+    return cells
 
 
 def _tuning_lines(tuned: list[dict]) -> list[str]:

@@ -63,13 +63,21 @@ def test_every_method_is_set_against_random_oversampling_pair_by_pair(smoke_repo
             assert vs["mean_diff"] == pytest.approx(d.mean())
             assert vs["std_diff"] == pytest.approx(d.std(ddof=1))
             assert (vs["ahead"], vs["behind"]) == ((d > 1e-9).sum(), (d < -1e-9).sum())
+            rarest = report["rarest_classes"]
+            rare = {m: np.array([np.mean(np.array(r["per_class_recall"])[rarest])
+                                 for r in runs if r["method"] == m])
+                    for m in ("ros", row["method"])}
+            d = rare[row["method"]] - rare["ros"]
+            assert row["rarest_vs_ros"]["mean_diff"] == pytest.approx(d.mean())
+            assert row["rarest_vs_ros"]["std_diff"] == pytest.approx(d.std(ddof=1))
     from deepclsmote.evaluation.report import markdown
 
     text = markdown(report)
-    assert "| minus ROS (sd) | ahead / behind | p (vs ROS) |" in text
+    assert ("| minus ROS (sd) | ahead / behind | p (vs ROS) | recall, rarest: minus ROS (sd) "
+            "| ahead / behind |") in text
     none_row = next(line for line in text.splitlines()
                     if line.startswith("| no oversampling |"))
-    assert none_row.count("|") == 11 and " / " in none_row
+    assert none_row.count("|") == 13 and none_row.count(" / ") == 2
 
 
 def test_rarest_recall_is_that_of_the_named_rarest_classes(smoke_report):
@@ -173,8 +181,12 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
     assert over["seeds"] == [0, 1] and len(over["mean_diff_per_seed"]) == 2
     row = next(line for line in table.splitlines() if line.startswith("| no oversampling |"))
     cells = row.strip("|").split(" | ")
-    assert row.count("|") == 13 and cells[-1].strip() == f"{over['ahead']} / {over['behind']}"
-    assert cells[-2].strip().startswith(f"{100 * over['mean_diff']:+.2f} (")
+    # ACSA over seeds, then the rarest classes' recall over folds and over seeds
+    assert row.count("|") == 17 and cells[-5].strip() == f"{over['ahead']} / {over['behind']}"
+    assert cells[-6].strip().startswith(f"{100 * over['mean_diff']:+.2f} (")
+    rare = none["rarest_vs_ros"]["over_seeds"]
+    assert cells[-1].strip() == f"{rare['ahead']} / {rare['behind']}"
+    assert cells[-2].strip().startswith(f"{100 * rare['mean_diff']:+.2f} (")
 
     for argv, message in (
             ([tmp_path / "s0", tmp_path / "both"], "seed 0 is in report 1 and in report 2"),

@@ -41,7 +41,9 @@ class's new images reach into another's region; ``mask<d>``: the change
 residual decoding makes is kept only on the base image's foreground (pixels
 above a tenth of the range, any channel) grown by ``d`` pixels, so a step
 lent by a garment cannot speckle the black background of a sandal;
-``over<f>``: every class, the largest included, grows to ``f`` times the
+``smooth<s>``: that change is blurred (Gaussian, ``s`` pixels) before it is
+added, so it moves shapes and shades without the speckle a decoder trained on
+a few hundred images adds; ``over<f>``: every class, the largest included, grows to ``f`` times the
 largest class (``transfer_dup1_over2`` is random oversampling to twice the
 largest class, the control for ``transfer_over2``).
 
@@ -120,7 +122,7 @@ def parse_variant(name: str) -> dict:
     """``mode[_option...]``, see the module's docstring."""
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
-               "scaled": False, "over": 1.0, "mask": None, "clean": False}
+               "scaled": False, "over": 1.0, "mask": None, "clean": False, "smooth": 0.0}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -136,6 +138,8 @@ def parse_variant(name: str) -> dict:
             variant["near"] = int(opt[4:])
         elif opt.startswith("dup"):
             variant["dup"] = float(opt[3:])
+        elif opt.startswith("smooth"):
+            variant["smooth"] = float(opt[6:])
         elif opt.startswith("mask"):
             variant["mask"] = int(opt[4:])
         elif opt.startswith("over"):
@@ -175,6 +179,16 @@ def _step_pools(codes, labels, counts, variant, gen):
             d = d * (radius[c] / radius[all_owner[keep]])[:, None]
         pools[c] = d
     return pools
+
+
+def _smooth_change(img, x_base, sigma, margin):
+    """The change residual decoding made, blurred (Gaussian, ``sigma`` pixels)."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    change = gaussian_blur(img - x_base, kernel_size=2 * int(3 * sigma) + 1, sigma=sigma)
+    if margin is not None:
+        change = change * generation.foreground(x_base, margin)
+    return (x_base + change).clamp(-1.0, 1.0)
 
 
 def _keep_clean(z, z_base, c, codes, labels, steps, variant, gen, tries=10):
@@ -244,9 +258,13 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                         base, torch.randint(k, (n_syn,), generator=gen)]
                     half = torch.rand(n_syn, 1, generator=gen) < 0.5
                     z = torch.where(half, z, cz[base] + u * (cz[nb] - cz[base]))
-            out_x.append(generation.decode(
+            x_base = images[members][base].to(dev)
+            img = generation.decode(
                 sampler.decoder_, z.to(dev), decoding="residual", z_base=cz[base].to(dev),
-                x_base=images[members][base].to(dev), foreground_margin=variant["mask"]).cpu())
+                x_base=x_base, foreground_margin=variant["mask"])
+            if variant["smooth"]:
+                img = _smooth_change(img, x_base, variant["smooth"], variant["mask"])
+            out_x.append(img.cpu())
         out_y.append(np.full(n_new, c))
     x = torch.cat(out_x).numpy()
     spec = sampler.image_spec_

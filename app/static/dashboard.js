@@ -782,6 +782,12 @@ function reportView(report) {
       + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
       + "folds ahead / behind (with several seeds, also over the seeds' means); the same for the "
       + `recall of the rarest classes (${(report.rarest_classes || []).map((c) => report.dataset.classes[c]).join(", ")}).`)];
+  // the plain answer: is each method ahead of random oversampling by more than its spread?
+  if ((report.findings || []).length) {
+    out.push(h("h3", {}, "Against random oversampling"),
+      h("ul", { class: "findings" }, report.findings.map((f) =>
+        h("li", { class: f.helps ? "helps" : "no-help", dataset: { method: f.method } }, f.text))));
+  }
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
                 ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, rarest"]];
   for (const augment of [true, false]) {

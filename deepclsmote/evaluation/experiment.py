@@ -247,6 +247,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "rarest_classes": metrics.rarest_classes(counts),
         "summary": summarise_runs(runs, cfg.methods, rarest=metrics.rarest_classes(counts)),
     }
+    report["findings"] = findings(report["summary"])
     return report, figures
 
 
@@ -293,6 +294,64 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
     return out
 
 
+def findings(summary: list[dict]) -> list[dict]:
+    """Per method and augmentation: is it ahead of random oversampling on the balanced test set?
+
+    The plain answer the evaluation exists to give. For ACSA and for the
+    rarest classes' recall, the paired lead over random oversampling is set
+    against its own spread: over seeds when there are two or more (each
+    seed's folds averaged first), else over single folds. ``"ahead"`` means
+    ahead by more than that standard deviation, ``"behind"`` behind by more,
+    ``"level"`` within it, and ``"unknown"`` one pair, no spread to judge by.
+    ``helps`` is true only when both are ahead.
+    """
+    out = []
+    for row in summary:
+        if row["split"] != "balanced_test" or "vs_ros" not in row:
+            continue
+        verdicts = {}
+        for key, lead in (("acsa", row["vs_ros"]), ("rarest_recall", row["rarest_vs_ros"])):
+            lead = lead.get("over_seeds", lead)
+            verdicts[key] = {"mean_diff": lead["mean_diff"], "std_diff": lead["std_diff"],
+                             "over": "seeds" if "seeds" in lead else "folds", "n": lead["n"],
+                             "verdict": _verdict(lead)}
+        finding = {"method": row["method"], "augment": row["augment"], **verdicts,
+                   "helps": all(v["verdict"] == "ahead" for v in verdicts.values())}
+        out.append({**finding, "text": _finding_text(finding)})
+    return out
+
+
+_VERDICT_TEXT = {"ahead": "ahead by more than its spread",
+                 "behind": "behind by more than its spread",
+                 "level": "within its spread: no clear difference",
+                 "unknown": "one pair, no spread to judge by"}
+
+
+def _finding_text(f: dict) -> str:
+    """One sentence a person can act on, e.g. for the report's first lines."""
+    acsa, rare = f["acsa"], f["rarest_recall"]
+    over = (f"over {acsa['n']} seeds" if acsa["over"] == "seeds"
+            else f"over {acsa['n']} fold{'s' if acsa['n'] != 1 else ''}")
+    verdict = ("ahead of random oversampling in both" if f["helps"]
+               else "not shown to help: it has to be ahead in both")
+    return (f"{f['method']}, classifier "
+            f"{'with' if f['augment'] else 'without'} augmentation, {over}: ACSA "
+            f"{100 * acsa['mean_diff']:+.2f} (sd {100 * acsa['std_diff']:.2f}), "
+            f"{_VERDICT_TEXT[acsa['verdict']]}; recall of the rarest classes "
+            f"{100 * rare['mean_diff']:+.2f} (sd {100 * rare['std_diff']:.2f}), "
+            f"{_VERDICT_TEXT[rare['verdict']]}. {verdict[0].upper()}{verdict[1:]}.")
+
+
+def _verdict(lead: dict) -> str:
+    if lead["n"] < 2:
+        return "unknown"
+    if lead["mean_diff"] > lead["std_diff"]:
+        return "ahead"
+    if lead["mean_diff"] < -lead["std_diff"]:
+        return "behind"
+    return "level"
+
+
 def _rarest_recall(runs: list[dict], rarest: list[int]) -> list[float]:
     """Each run's mean recall over the classes ``rarest``."""
     return np.array([r["per_class_recall"] for r in runs])[:, rarest].mean(axis=1).tolist()
@@ -314,7 +373,7 @@ def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None =
     """
     d = metrics.paired_differences(a, b)
     out = {"mean_diff": float(d.mean()), "std_diff": float(d.std(ddof=1)) if len(d) > 1 else 0.0,
-           "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
+           "n": len(d), "ahead": int((d > 0).sum()), "behind": int((d < 0).sum()),
            "p_value": metrics.paired_wilcoxon(a, b)["p_value"]}
     if seeds is not None and len(set(seeds)) > 1:
         seed_of, a_arr, b_arr = np.asarray(seeds), np.asarray(a), np.asarray(b)
@@ -382,6 +441,7 @@ def combine_reports(reports: list[dict]) -> dict:
         raise ValueError("the reports have no method in common.")
     runs = [run for r in reports for run in r["runs"] if run["method"] in methods]
     versions = sorted({r["library_version"] for r in reports})
+    summary = summarise_runs(runs, methods, rarest=metrics.rarest_classes(first["pool_counts"]))
     return {
         **first,
         "library_version": ", ".join(versions),
@@ -390,8 +450,8 @@ def combine_reports(reports: list[dict]) -> dict:
         "runs": runs,
         "tuning": [t for r in reports for t in r.get("tuning", [])],
         "rarest_classes": metrics.rarest_classes(first["pool_counts"]),
-        "summary": summarise_runs(runs, methods,
-                                  rarest=metrics.rarest_classes(first["pool_counts"])),
+        "summary": summary,
+        "findings": findings(summary),
         "combined_from": [{"seeds": r["config"]["seeds"], "methods": r["config"]["methods"],
                            "seconds": r["seconds"], "library_version": r["library_version"]}
                           for r in reports],

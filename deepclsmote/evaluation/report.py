@@ -52,6 +52,11 @@ def markdown(report: dict) -> str:
                           for c in report["combined_from"])
         lines += ["", f"Pooled from {len(report['combined_from'])} reports ({parts}); the "
                   f"time above is their sum."]
+    if report.get("findings"):
+        lines += ["", "## Against random oversampling", "",
+                  "On the balanced test set, each method's paired lead over random oversampling "
+                  "set against its spread (over seeds when there are several):", ""]
+        lines += [f"- {f['text']}" for f in report["findings"]]
     splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):
         for split, title in splits.items():

@@ -96,6 +96,43 @@ def test_rarest_recall_is_that_of_the_named_rarest_classes(smoke_report):
     assert f"Recall, rarest: the mean recall of {names} (the three" in markdown(report)
 
 
+def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_report):
+    from deepclsmote.evaluation.experiment import findings
+
+    def lead(mean, sd, n, seeds=None):
+        d = {"mean_diff": mean, "std_diff": sd, "n": n, "ahead": 0, "behind": 0}
+        return {**d, "over_seeds": {**d, "n": seeds, "seeds": list(range(seeds))}} if seeds else d
+
+    row = {"method": "deepclsmote", "augment": True, "split": "balanced_test"}
+    cases = [  # ACSA lead, rarest lead -> verdicts, helps
+        (lead(0.02, 0.03, 10, seeds=2), lead(0.02, 0.01, 10, seeds=2), "level", "ahead", False),
+        (lead(0.02, 0.01, 10), lead(0.03, 0.02, 10), "ahead", "ahead", True),
+        (lead(-0.02, 0.01, 10), lead(0.0, 0.0, 10), "behind", "level", False),
+        (lead(0.05, 0.0, 1), lead(0.05, 0.0, 1), "unknown", "unknown", False),
+    ]
+    for acsa, rare, want_acsa, want_rare, helps in cases:
+        [f] = findings([{**row, "vs_ros": acsa, "rarest_vs_ros": rare},
+                        {**row, "split": "fold", "vs_ros": acsa, "rarest_vs_ros": rare},
+                        {**row, "method": "ros"}])
+        assert (f["acsa"]["verdict"], f["rarest_recall"]["verdict"], f["helps"]) == (
+            want_acsa, want_rare, helps)
+    # over seeds when there are several: the first case's spread is that of the seeds
+    [f] = findings([{**row, "vs_ros": cases[0][0], "rarest_vs_ros": cases[0][1]}])
+    assert f["acsa"]["over"] == "seeds" and f["text"].startswith(
+        "deepclsmote, classifier with augmentation, over 2 seeds: ACSA +2.00 (sd 3.00), within")
+    assert f["text"].endswith("Not shown to help: it has to be ahead in both.")
+
+    report, _ = smoke_report
+    ahead = {(r["method"], r["augment"]) for r in report["summary"]
+             if r["split"] == "balanced_test" and "vs_ros" in r}
+    assert {(f["method"], f["augment"]) for f in report["findings"]} == ahead
+    from deepclsmote.evaluation.report import markdown
+
+    text = markdown(report)
+    assert "## Against random oversampling" in text
+    assert all(f"- {f['text']}" in text for f in report["findings"])
+
+
 def test_pool_counts_keep_the_profile_and_fit():
     data = load_digits()
     cfg = ExperimentConfig("digits", folds=5, profile="cpu")

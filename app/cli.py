@@ -146,7 +146,8 @@ def _outcome(job: dict) -> str:
         return f": model {_model_id(job)}{reused}"
     if job["kind"] == "generate":
         return f": {result.get('n_synthetic')} synthetic images {result.get('counts')}"
-    return f" in {result.get('seconds')} s"
+    return f" in {result.get('seconds')} s" + "".join(
+        f"\n  {f['text']}" for f in result.get("findings", []))
 
 
 def _submitted(api: Client, job: dict, args: argparse.Namespace) -> int:

@@ -129,7 +129,14 @@ def cmd_evaluate(args) -> int:
     written = write_report(report, figures, args.out)
     print(f"done in {report['seconds']:.0f} s; wrote {', '.join(p.name for p in written)} "
           f"in {args.out}")
+    _print_findings(report)
     return 0
+
+
+def _print_findings(report: dict) -> None:
+    """The report's plain answer, one line per method, after a run or a combine."""
+    for f in report.get("findings", []):
+        print(f"  {f['text']}")
 
 
 def cmd_combine(args) -> int:
@@ -152,6 +159,7 @@ def cmd_combine(args) -> int:
     written = write_report(report, {}, args.out)
     print(f"{len(reports)} reports, seeds {report['config']['seeds']}: wrote "
           f"{', '.join(p.name for p in written)} in {args.out}")
+    _print_findings(report)
     return 0
 
 

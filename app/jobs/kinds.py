@@ -207,7 +207,10 @@ def evaluate(ctx: JobContext) -> Outcome:
         artifacts.append(ctx.storage.write_artifact(job.id, path.name, _copy_from(path)))
     summary = [{k: r[k] for k in ("method", "augment", "split", "acsa", "macro_f1")}
                for r in report["summary"]]
-    return {"summary": summary, "seconds": round(report["seconds"], 1),
+    # the plain answer: is each method ahead of random oversampling by more than its spread?
+    findings = [{k: f[k] for k in ("method", "augment", "helps", "text")}
+                for f in report["findings"]]
+    return {"summary": summary, "findings": findings, "seconds": round(report["seconds"], 1),
             "artifacts": artifacts}, None
 
 

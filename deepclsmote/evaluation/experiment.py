@@ -230,6 +230,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 done += 1
                 if progress is not None:
                     progress(f"seed {seed} fold {fold + 1}/{cfg.folds} {method}", done, total)
+    rarest = metrics.rarest_classes(counts)
+    summary = summarise_runs(runs, cfg.methods, rarest=rarest)
     report = {
         "library_version": __version__,
         "config": asdict(cfg),
@@ -244,10 +246,10 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "seconds": time.perf_counter() - start,
         "runs": runs,
         "tuning": tuned,
-        "rarest_classes": metrics.rarest_classes(counts),
-        "summary": summarise_runs(runs, cfg.methods, rarest=metrics.rarest_classes(counts)),
+        "rarest_classes": rarest,
+        "summary": summary,
+        "findings": findings(summary),
     }
-    report["findings"] = findings(report["summary"])
     return report, figures
 
 
@@ -258,11 +260,11 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
     with the fewest training images, and any class tied with the third:
     :func:`~deepclsmote.evaluation.metrics.rarest_classes`).
     ``wilcoxon_vs_none`` tests each method's ACSA against no oversampling, as
-    the papers do. ``vs_ros`` sets it against
-    random oversampling, the baseline a generator has to beat: the mean and
-    standard deviation of the paired differences (ACSA, 0-1), in how many
-    pairs it is ahead and behind, and the Wilcoxon p-value; with two or more
-    seeds, ``vs_ros["over_seeds"]`` holds the same over the seeds' means.
+    the papers do. ``vs_ros`` sets it against random oversampling, the
+    baseline a generator has to beat: the mean and standard deviation of the
+    paired differences (ACSA, 0-1), their number, in how many pairs it is
+    ahead and behind, and the Wilcoxon p-value; with two or more seeds,
+    ``vs_ros["over_seeds"]`` holds the same over the seeds' means.
     ``rarest_vs_ros`` is the same for the recall of the rarest classes.
     Pairs are matched by (seed, fold).
     """
@@ -441,7 +443,8 @@ def combine_reports(reports: list[dict]) -> dict:
         raise ValueError("the reports have no method in common.")
     runs = [run for r in reports for run in r["runs"] if run["method"] in methods]
     versions = sorted({r["library_version"] for r in reports})
-    summary = summarise_runs(runs, methods, rarest=metrics.rarest_classes(first["pool_counts"]))
+    rarest = metrics.rarest_classes(first["pool_counts"])
+    summary = summarise_runs(runs, methods, rarest=rarest)
     return {
         **first,
         "library_version": ", ".join(versions),
@@ -449,7 +452,7 @@ def combine_reports(reports: list[dict]) -> dict:
         "seconds": sum(r["seconds"] for r in reports),
         "runs": runs,
         "tuning": [t for r in reports for t in r.get("tuning", [])],
-        "rarest_classes": metrics.rarest_classes(first["pool_counts"]),
+        "rarest_classes": rarest,
         "summary": summary,
         "findings": findings(summary),
         "combined_from": [{"seeds": r["config"]["seeds"], "methods": r["config"]["methods"],

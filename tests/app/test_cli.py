@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -111,6 +112,15 @@ def test_remote_evaluate_submits_and_cancel_stops_it(run, digits_id):
     assert job["params"]["test_per_class"] == 12
     rc, out, _ = run("cancel", job["id"])
     assert rc == 0 and f"job {job['id']}:" in out
+
+
+def test_remote_evaluate_waits_and_prints_the_plain_answer(run, digits_id):
+    rc, out, _ = run("evaluate", "--dataset-id", digits_id, "--methods", "none,ros",
+                     "--folds", "2", "--profile", "smoke", "--augment", "off",
+                     "--test-per-class", "12", "--wait")
+    assert rc == 0, out
+    assert re.search(r"\) succeeded in [\d.]+ s\n  none, classifier without augmentation, over "
+                     r"2 folds: ACSA [+-]\d+\.\d\d \(sd \d+\.\d\d\), ", out), out
 
 
 def test_evaluate_needs_exactly_one_source(capsys):

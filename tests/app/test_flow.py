@@ -153,6 +153,11 @@ def test_evaluate_job_writes_the_report(server):
         counts = report["pool_counts"]
         assert max(counts) / min(counts) < 1.5
         assert {r["method"] for r in job["result"]["summary"]} == {"none", "ros"}
+        # the job's result gives the report's plain answer
+        assert job["result"]["findings"] == [
+            {k: f[k] for k in ("method", "augment", "helps", "text")}
+            for f in report["findings"]]
+        assert job["result"]["findings"][0]["text"].startswith("none, classifier ")
 
 
 def _mnist_zip(counts: dict[int, int]) -> bytes:

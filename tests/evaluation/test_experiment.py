@@ -160,7 +160,12 @@ def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
             "latent_projection.png", "grid_deepsmote.png"} <= names
     table = (out / "report.md").read_text()
     assert "| random oversampling (imbalanced-learn) |" in table
-    assert "done in" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "done in" in out
+    # the plain answer, one line per method set against random oversampling
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert [f["method"] for f in report["findings"]] == ["none", "deepsmote"]
+    assert all(f"  {f['text']}\n" in out for f in report["findings"])
 
 
 def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):

@@ -781,7 +781,8 @@ function reportView(report) {
       + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling; "
       + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
       + "folds ahead / behind (with several seeds, also over the seeds' means); the same for the "
-      + `recall of the rarest classes (${(report.rarest_classes || []).map((c) => report.dataset.classes[c]).join(", ")}).`)];
+      + "recall of the rarest classes"
+      + (report.rarest_classes ? ` (${report.rarest_classes.map((c) => report.dataset.classes[c]).join(", ")}).` : "."))];
   // the plain answer: is each method ahead of random oversampling by more than its spread?
   if ((report.findings || []).length) {
     out.push(h("h3", {}, "Against random oversampling"),

@@ -39,10 +39,12 @@ def markdown(report: dict) -> str:
     ]
     rarest = rarest_classes(report["pool_counts"])
     names = report["dataset"]["classes"]
+    which = ("every class" if len(rarest) == len(report["pool_counts"])
+             else "the three classes with the fewest training images"
+             + (", and those tied with the third" if len(rarest) > 3 else ""))
     lines[-1] += (" Recall, rarest: the mean recall of "
                   + ", ".join(str(names[c]) if c < len(names) else str(c) for c in rarest)
-                  + " (the three classes with the fewest training images"
-                  + (", and those tied with the third)." if len(rarest) > 3 else ")."))
+                  + f" ({which}).")
     per_seed = len(cfg["seeds"]) > 1
     if per_seed:
         lines[-1] += (f" Over seeds: the same, with each seed's {cfg['folds']} folds averaged "

@@ -94,6 +94,8 @@ def test_rarest_recall_is_that_of_the_named_rarest_classes(smoke_report):
         assert row["rare3_recall"]["mean"] == pytest.approx(np.mean(want))
     names = ", ".join(str(report["dataset"]["classes"][c]) for c in rarest)
     assert f"Recall, rarest: the mean recall of {names} (the three" in markdown(report)
+    two = {**report, "pool_counts": [9, 4], "dataset": {**report["dataset"], "classes": ["a", "b"]}}
+    assert "Recall, rarest: the mean recall of b, a (every class)." in markdown(two)
 
 
 def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_report):

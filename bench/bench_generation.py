@@ -43,9 +43,9 @@ above a tenth of the range, any channel) grown by ``d`` pixels, so a step
 lent by a garment cannot speckle the black background of a sandal;
 ``smooth<s>``: that change is blurred (Gaussian, ``s`` pixels) before it is
 added, so it moves shapes and shades without the speckle a decoder trained on
-a few hundred images adds; ``over<f>``: every class, the largest included, grows to ``f`` times the
-largest class (``transfer_dup1_over2`` is random oversampling to twice the
-largest class, the control for ``transfer_over2``).
+a few hundred images adds; ``over<f>``: every class, the largest included,
+grows to ``f`` times the largest class (``transfer_dup1_over2`` is random
+oversampling to twice the largest class, the control for ``transfer_over2``).
 
 Usage::
 
@@ -198,18 +198,19 @@ def _keep_clean(z, z_base, c, codes, labels, steps, variant, gen, tries=10):
     outside its class then stays at its base (the base image, duplicated).
     """
     z = z.clone()
-    first = None
-    for _ in range(tries + 1):
-        bad = labels[torch.cdist(z, codes).argmin(dim=1)] != c
+    outside = lambda: labels[torch.cdist(z, codes).argmin(dim=1)] != c  # noqa: E731
+    bad = outside()
+    first = int(bad.sum())
+    for _ in range(tries):
         n = int(bad.sum())
-        first = n if first is None else first
-        if not n or _ == tries:
-            z[bad] = z_base[bad]
-            print(f"clean: class {c}, {first} of {len(z)} outside at first, {n} left at the base",
-                  file=sys.stderr)
-            return z
+        if not n:
+            break
         u = variant["u_max"] * torch.rand(n, 1, generator=gen)
         z[bad] = z_base[bad] + u * steps[torch.randint(len(steps), (n,), generator=gen)]
+        bad = outside()
+    z[bad] = z_base[bad]
+    print(f"clean: class {c}, {first} of {len(z)} outside at first, {int(bad.sum())} left at "
+          "the base", file=sys.stderr)
     return z
 
 
@@ -336,6 +337,7 @@ def main() -> None:
     args.ae_epochs = args.ae_epochs or ae_epochs
     args.cnn_epochs = args.cnn_epochs or cnn_epochs
     X, y = load(args.dataset, Path(args.data_dir))
+    rare = rarest_classes(counts)
     for seed in args.seeds:
         train, test = split(y, seed, counts, test_per_class)
         X_tr, y_tr, X_te, y_te = X[train], y[train], X[test], y[test]
@@ -353,7 +355,7 @@ def main() -> None:
         for name, (Xs, ys) in sets.items():
             t1 = time.perf_counter()
             row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device,
-                                             rarest_classes(counts)),
+                                             rare),
                    "cnn_s": time.perf_counter() - t1, "ae_s": ae_s}
             rows.setdefault(name, []).append(row)
             print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)

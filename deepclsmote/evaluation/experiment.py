@@ -230,8 +230,6 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 done += 1
                 if progress is not None:
                     progress(f"seed {seed} fold {fold + 1}/{cfg.folds} {method}", done, total)
-    rarest = metrics.rarest_classes(counts)
-    summary = summarise_runs(runs, cfg.methods, rarest=rarest)
     report = {
         "library_version": __version__,
         "config": asdict(cfg),
@@ -246,11 +244,16 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "seconds": time.perf_counter() - start,
         "runs": runs,
         "tuning": tuned,
-        "rarest_classes": rarest,
-        "summary": summary,
-        "findings": findings(summary),
+        **_summaries(runs, cfg.methods, counts),
     }
     return report, figures
+
+
+def _summaries(runs: list[dict], methods: list[str], counts: list[int]) -> dict:
+    """A report's derived parts: the rarest classes, the summary rows and the findings."""
+    rarest = metrics.rarest_classes(counts)
+    summary = summarise_runs(runs, methods, rarest=rarest)
+    return {"rarest_classes": rarest, "summary": summary, "findings": findings(summary)}
 
 
 def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> list[dict]:
@@ -443,8 +446,6 @@ def combine_reports(reports: list[dict]) -> dict:
         raise ValueError("the reports have no method in common.")
     runs = [run for r in reports for run in r["runs"] if run["method"] in methods]
     versions = sorted({r["library_version"] for r in reports})
-    rarest = metrics.rarest_classes(first["pool_counts"])
-    summary = summarise_runs(runs, methods, rarest=rarest)
     return {
         **first,
         "library_version": ", ".join(versions),
@@ -452,9 +453,7 @@ def combine_reports(reports: list[dict]) -> dict:
         "seconds": sum(r["seconds"] for r in reports),
         "runs": runs,
         "tuning": [t for r in reports for t in r.get("tuning", [])],
-        "rarest_classes": rarest,
-        "summary": summary,
-        "findings": findings(summary),
+        **_summaries(runs, methods, first["pool_counts"]),
         "combined_from": [{"seeds": r["config"]["seeds"], "methods": r["config"]["methods"],
                            "seconds": r["seconds"], "library_version": r["library_version"]}
                           for r in reports],

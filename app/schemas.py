@@ -19,6 +19,7 @@ EvaluationMethod = Literal[
     "none", "none_steps", "ros", "ros_x2", "smote", "deepsmote", "deepclsmote",
     "deepclsmote_residual", "deepclsmote_transfer", "deepclsmote_transfer_wide",
     "deepclsmote_transfer_wide_x2", "deepclsmote_transfer_wide_x2_fg",
+    "deepclsmote_transfer_wide_x2_fg_shift",
     "deepclsmote_transfer_wide_plus_ros", "deepclsmote_no_cl",
     "deepclsmote_paper_penalty", "deepclsmote_tuned",
 ]

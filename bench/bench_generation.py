@@ -45,7 +45,10 @@ lent by a garment cannot speckle the black background of a sandal;
 added, so it moves shapes and shades without the speckle a decoder trained on
 a few hundred images adds; ``over<f>``: every class, the largest included,
 grows to ``f`` times the largest class (``transfer_dup1_over2`` is random
-oversampling to twice the largest class, the control for ``transfer_over2``).
+oversampling to twice the largest class, the control for ``transfer_over2``);
+``aeshift<s>``: draw from an autoencoder trained with ``train_shift=s`` (each
+training image shifted by up to ``s`` pixels at every step; one more
+autoencoder per seed for each such value).
 
 Usage::
 
@@ -122,7 +125,8 @@ def parse_variant(name: str) -> dict:
     """``mode[_option...]``, see the module's docstring."""
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
-               "scaled": False, "over": 1.0, "mask": None, "clean": False, "smooth": 0.0}
+               "scaled": False, "over": 1.0, "mask": None, "clean": False, "smooth": 0.0,
+               "ae_shift": 0}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -142,6 +146,8 @@ def parse_variant(name: str) -> dict:
             variant["smooth"] = float(opt[6:])
         elif opt.startswith("mask"):
             variant["mask"] = int(opt[4:])
+        elif opt.startswith("aeshift"):
+            variant["ae_shift"] = int(opt[7:])
         elif opt.startswith("over"):
             variant["over"] = float(opt[4:])
         elif opt.startswith("u"):
@@ -341,22 +347,27 @@ def main() -> None:
     for seed in args.seeds:
         train, test = split(y, seed, counts, test_per_class)
         X_tr, y_tr, X_te, y_te = X[train], y[train], X[test], y[test]
-        t0 = time.perf_counter()
-        sampler = DeepCLSMOTE(epochs=args.ae_epochs, dim_h=args.dim_h, n_z=args.n_z,
-                              batch_size=64, w_compact=args.w, w_separation=args.w,
-                              random_state=seed, device=args.device).fit(X_tr, y_tr)
-        ae_s = time.perf_counter() - t0
+        samplers, ae_s = {}, {}
+        for shift in sorted({parse_variant(name)["ae_shift"] for name in args.variants}):
+            t0 = time.perf_counter()
+            samplers[shift] = DeepCLSMOTE(
+                epochs=args.ae_epochs, dim_h=args.dim_h, n_z=args.n_z, batch_size=64,
+                w_compact=args.w, w_separation=args.w, train_shift=shift, random_state=seed,
+                device=args.device).fit(X_tr, y_tr)
+            ae_s[shift] = time.perf_counter() - t0
         flat, y_ros = RandomOverSampler(random_state=seed).fit_resample(
             X_tr.reshape(len(X_tr), -1), y_tr)
         sets = {"ros": (flat.reshape(-1, 28, 28), y_ros)}
         for name in args.variants:
-            X_new, y_new = generate(sampler, y_tr, parse_variant(name), seed)
+            variant = parse_variant(name)
+            X_new, y_new = generate(samplers[variant["ae_shift"]], y_tr, variant, seed)
             sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
         for name, (Xs, ys) in sets.items():
             t1 = time.perf_counter()
             row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device,
                                              rare),
-                   "cnn_s": time.perf_counter() - t1, "ae_s": ae_s}
+                   "cnn_s": time.perf_counter() - t1,
+                   "ae_s": ae_s.get(0 if name == "ros" else parse_variant(name)["ae_shift"])}
             rows.setdefault(name, []).append(row)
             print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)
     print(json.dumps({"args": vars(args), "summary": summarise(rows)}, indent=2))

@@ -51,6 +51,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         "interpolation": [StrOptions(set(generation.INTERPOLATIONS))],
         "step_scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "foreground_margin": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "train_shift": [Interval(numbers.Integral, 0, None, closed="left")],
         "device": [str, torch.device, None],
         "mixed_precision": ["boolean"],
         "image_shape": [tuple, list, None],
@@ -63,7 +64,7 @@ class BaseDeepOverSampler(BaseOverSampler):
     _unsaved_params = ("callback", "device", "checkpoint_path", "checkpoint_every")
     #: Parameters added after the first release, with the value that draws what earlier
     #: versions drew: saved only when set otherwise, so earlier versions load the model.
-    _later_params = {"foreground_margin": None}
+    _later_params = {"foreground_margin": None, "train_shift": 0}
     #: Concrete samplers by name, for loading saved models without pickle.
     _registry: dict[str, type] = {}
 

@@ -61,6 +61,12 @@ _SHARED_PARAMS_DOC = """
         this many pixels, so that new images of objects on a dark background
         (Fashion-MNIST, MNIST) gain no speckle around the object. ``None``
         keeps the change everywhere. Needs ``decoding="residual"``.
+    train_shift : int, default=0
+        Shift each training image of the autoencoder by a random whole number
+        of pixels, up to this many along each axis, at every step (the
+        uncovered border is the darkest pixel value). 0 trains on the images
+        as they are (DeepSMOTE). Codes, and residual decoding's base images,
+        are always those of the unshifted images.
     device : str, torch.device or None, default="auto"
         ``"auto"`` picks CUDA when available, else the CPU.
     mixed_precision : bool, default=False
@@ -190,6 +196,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         interpolation="smote",
         step_scale=1.0,
         foreground_margin=None,
+        train_shift=0,
         device="auto",
         mixed_precision=False,
         image_shape=None,
@@ -218,6 +225,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         self.interpolation = interpolation
         self.step_scale = step_scale
         self.foreground_margin = foreground_margin
+        self.train_shift = train_shift
         self.device = device
         self.mixed_precision = mixed_precision
         self.image_shape = image_shape
@@ -233,7 +241,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
             w_compact=self.w_compact, w_separation=self.w_separation,
             centroids=self.centroids, centroid_momentum=self.centroid_momentum,
             separation_eps=self.separation_eps, balanced_batches=self.balanced_batches,
-            mixed_precision=self.mixed_precision,
+            mixed_precision=self.mixed_precision, shift=self.train_shift,
         )
 
 
@@ -276,6 +284,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         interpolation="smote",
         step_scale=1.0,
         foreground_margin=None,
+        train_shift=0,
         device="auto",
         mixed_precision=False,
         image_shape=None,
@@ -298,6 +307,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         self.interpolation = interpolation
         self.step_scale = step_scale
         self.foreground_margin = foreground_margin
+        self.train_shift = train_shift
         self.device = device
         self.mixed_precision = mixed_precision
         self.image_shape = image_shape
@@ -310,7 +320,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         return TrainConfig(
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             penalty=self.penalty, w_penalty=self.w_penalty,
-            mixed_precision=self.mixed_precision,
+            mixed_precision=self.mixed_precision, shift=self.train_shift,
         )
 
 

@@ -47,6 +47,7 @@ class TrainConfig:
     separation_eps: float = 0.1
     balanced_batches: bool = True
     mixed_precision: bool = False
+    shift: int = 0
 
     @property
     def class_latent(self) -> bool:
@@ -243,8 +244,27 @@ def _restore(state, cfg, encoder, decoder, optim, gen, cents) -> list[dict]:
     return history
 
 
+def shift_batch(x: torch.Tensor, max_shift: int, gen: torch.Generator,
+                fill: float = -1.0) -> torch.Tensor:
+    """Shift each image of an NCHW batch by up to ``max_shift`` pixels per axis.
+
+    Shifts are drawn per image from ``-max_shift .. max_shift``; the uncovered
+    border takes ``fill`` (the darkest value of images in [-1, 1]).
+    """
+    if max_shift <= 0:
+        return x
+    n, c, h, w = x.shape
+    dev, s = x.device, max_shift
+    padded = torch.nn.functional.pad(x, (s, s, s, s), value=fill)
+    dy, dx = torch.randint(0, 2 * s + 1, (2, n), generator=gen, device=gen.device).to(dev)
+    rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :]
+    return padded[torch.arange(n, device=dev)[:, None, None, None],
+                  torch.arange(c, device=dev)[None, :, None, None], rows, cols]
+
+
 def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_class):
-    xb = X[batch]
+    xb = shift_batch(X[batch], cfg.shift, gen)
     z = encoder(xb)
     zero = z.new_zeros(())
     recon = losses.reconstruction(decoder(z), xb)
@@ -252,7 +272,7 @@ def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_clas
     if cfg.uses_penalty and index.penalty_classes.numel():
         pick = torch.randint(index.penalty_classes.numel(), (1,), generator=gen, device=gen.device)
         k = int(index.penalty_classes[pick])
-        xc = X[index.draw_class_batch(k, cfg.batch_size, gen)]
+        xc = shift_batch(X[index.draw_class_batch(k, cfg.batch_size, gen)], cfg.shift, gen)
         if cfg.penalty == "code":
             with torch.no_grad():
                 zc = encoder(xc)
@@ -263,7 +283,7 @@ def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_clas
     if cfg.class_latent:
         if cfg.balanced_batches:
             idx, labels = index.draw_balanced(per_class, gen)
-            codes = encoder(X[idx])
+            codes = encoder(shift_batch(X[idx], cfg.shift, gen))
         else:
             codes, labels = z, y[batch]
         compact, separation = cents.terms(codes, labels, cfg.separation_eps)
@@ -277,5 +297,6 @@ __all__ = [
     "SnapshotCallback",
     "TrainConfig",
     "TrainResult",
+    "shift_batch",
     "train_autoencoder",
 ]

@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from deepclsmote import DeepCLSMOTE, DeepSMOTE
+from deepclsmote.training import shift_batch
 
 from .conftest import TINY
 
@@ -157,6 +158,48 @@ def test_foreground_margin_leaves_the_plain_background_of_new_images_alone(
         again.set_params(decoding="direct").sample(random_state=0)
     with pytest.raises(ValueError, match="'foreground_margin' parameter"):
         again.set_params(decoding="residual", foreground_margin=-1).sample(random_state=0)
+
+
+def test_shift_batch_moves_each_image_whole_and_fills_the_border_dark():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 2, 9, 7) * 2 - 1
+    out = shift_batch(x, 2, gen)
+    assert out.shape == x.shape and shift_batch(x, 0, gen) is x
+    moved = 0
+    for img, src in zip(out, x, strict=True):
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if torch.equal(img, _translated(src, dy, dx))]
+        assert len(found) == 1, "every image is one shift of its source"
+        moved += found[0] != (0, 0)
+    assert moved > 40  # 24 of 25 shifts move the image
+
+
+def _translated(src, dy, dx):
+    out = torch.full_like(src, -1.0)
+    h, w = src.shape[1:]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        src[:, max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def test_train_shift_trains_on_shifted_images_and_is_saved(tmp_path, small_imbalanced):
+    X, y = small_imbalanced
+    params = {"random_state": 0, **TINY, "epochs": 2}
+    plain = DeepCLSMOTE(**params).fit(X, y)
+    shifted = DeepCLSMOTE(train_shift=1, **params).fit(X, y)
+    assert plain.history_ != shifted.history_          # the training batches differ
+    again = DeepCLSMOTE(train_shift=1, **params).fit(X, y)
+    assert again.history_ == shifted.history_          # and follow random_state
+    # the codes SMOTE draws from are those of the images as they are, not shifted
+    np.testing.assert_allclose(shifted.codes_.cpu().numpy(), shifted.encode(X), atol=1e-5)
+    shifted.save(tmp_path / "shifted")
+    assert DeepCLSMOTE.load(tmp_path / "shifted", device="cpu").train_shift == 1
+    plain.save(tmp_path / "plain")              # 0 is not written: earlier versions load it
+    config = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert "train_shift" not in config["params"]
+    assert DeepCLSMOTE.load(tmp_path / "plain", device="cpu").train_shift == 0
+    with pytest.raises(ValueError, match="'train_shift' parameter"):
+        DeepSMOTE(train_shift=-1, **TINY).fit(X, y)
 
 
 def test_transfer_grows_a_class_of_one_image_that_smote_cannot(small_imbalanced):

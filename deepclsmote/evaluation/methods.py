@@ -31,6 +31,9 @@ METHODS = {
     "deepclsmote_transfer_wide_x2_fg": "deepclsmote_transfer_wide_x2 keeping residual "
                                        "decoding's change on the base image's foreground "
                                        "grown by 2 pixels (foreground_margin=2)",
+    "deepclsmote_transfer_wide_x2_fg_shift": "deepclsmote_transfer_wide_x2_fg with an "
+                                             "autoencoder trained on images shifted by up to "
+                                             "2 pixels (train_shift=2)",
     "deepclsmote_transfer_wide_plus_ros": "random oversampling to balance, plus as many of "
                                           "deepclsmote_transfer_wide's new images per class as "
                                           "the largest class has (twice the largest in all)",
@@ -93,6 +96,9 @@ _DEEP: dict[str, tuple[type[DeepSMOTE] | type[DeepCLSMOTE], dict]] = {
                                                    "sampling_strategy": twice_the_largest}),
     "deepclsmote_transfer_wide_x2_fg": (DeepCLSMOTE, {**_WIDE, "foreground_margin": 2,
                                                       "sampling_strategy": twice_the_largest}),
+    "deepclsmote_transfer_wide_x2_fg_shift": (DeepCLSMOTE, {
+        **_WIDE, "foreground_margin": 2, "train_shift": 2,
+        "sampling_strategy": twice_the_largest}),
     "deepclsmote_transfer_wide_plus_ros": (DeepCLSMOTE, {**_WIDE,
                                                          "sampling_strategy": plus_the_largest}),
     "deepclsmote_no_cl": (DeepCLSMOTE, {"w_compact": 0.0, "w_separation": 0.0}),

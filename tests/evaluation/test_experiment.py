@@ -294,7 +294,8 @@ def test_classifier_steps_follow_the_set_except_for_none_steps(caplog):
 
 
 @pytest.mark.parametrize("method", ["ros_x2", "deepclsmote_transfer_wide_x2",
-                                    "deepclsmote_transfer_wide_x2_fg"])
+                                    "deepclsmote_transfer_wide_x2_fg",
+                                    "deepclsmote_transfer_wide_x2_fg_shift"])
 def test_x2_methods_grow_every_class_to_twice_the_largest(small_imbalanced, method):
     from deepclsmote.evaluation.methods import oversample
 
@@ -308,7 +309,8 @@ def test_x2_methods_grow_every_class_to_twice_the_largest(small_imbalanced, meth
     else:               # the generator made every class's new images, the largest's too
         assert deep.sampling_strategy_ == {0: 30, 1: 40, 2: 50}
         assert deep.get_params()["step_scale"] == 1.5
-        assert deep.get_params()["foreground_margin"] == (2 if method.endswith("_fg") else None)
+        assert deep.get_params()["foreground_margin"] == (2 if "_fg" in method else None)
+        assert deep.get_params()["train_shift"] == (2 if method.endswith("_shift") else 0)
 
 
 def test_plus_ros_keeps_random_oversampling_and_adds_the_largest_count_of_new_images(

@@ -47,7 +47,8 @@ def _make_sampler(args, callback):
     return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z,
                random_state=args.seed, device=args.device, decoding=args.decoding,
                interpolation=args.interpolation, step_scale=args.step_scale,
-               foreground_margin=args.foreground_margin, callback=callback)
+               foreground_margin=args.foreground_margin, train_shift=args.train_shift,
+               callback=callback)
 
 
 def cmd_demo(args) -> int:
@@ -179,6 +180,8 @@ def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None
     p.add_argument("--foreground-margin", type=int, default=None,
                    help="residual decoding: keep the change on the base image's foreground "
                         "grown by this many pixels (no speckle on a dark background)")
+    p.add_argument("--train-shift", type=int, default=0,
+                   help="train the autoencoder on images shifted by up to this many pixels")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
 

@@ -29,10 +29,14 @@ def test_resample_command_and_its_errors(tmp_path, capsys):
     np.savez(src, X=rng.integers(0, 256, (30, 8, 8), dtype=np.uint8),
              y=np.array([0] * 20 + [1] * 10))
     rc = main(["resample", str(src), "--out", str(tmp_path / "out.npz"), "--epochs", "1",
-               "--dim-h", "4", "--n-z", "8", "--device", "cpu"])
+               "--dim-h", "4", "--n-z", "8", "--device", "cpu", "--train-shift", "1"])
     assert rc == 0
     with np.load(tmp_path / "out.npz") as data:
         assert np.bincount(data["labels"]).tolist() == [20, 20]
+    rc = main(["resample", str(src), "--out", str(tmp_path / "o1.npz"), "--epochs", "1",
+               "--device", "cpu", "--train-shift", "-1"])
+    assert rc == 2
+    assert "'train_shift' parameter" in capsys.readouterr().err
     np.savez(src, X=np.zeros((3, 4, 4)), y=np.array([0, 1, 1]))
     rc = main(["resample", str(src), "--out", str(tmp_path / "o2.npz"), "--device", "cpu"])
     assert rc == 2

@@ -344,11 +344,12 @@ def main() -> None:
     args.cnn_epochs = args.cnn_epochs or cnn_epochs
     X, y = load(args.dataset, Path(args.data_dir))
     rare = rarest_classes(counts)
+    variants = {name: parse_variant(name) for name in args.variants}
     for seed in args.seeds:
         train, test = split(y, seed, counts, test_per_class)
         X_tr, y_tr, X_te, y_te = X[train], y[train], X[test], y[test]
         samplers, ae_s = {}, {}
-        for shift in sorted({parse_variant(name)["ae_shift"] for name in args.variants}):
+        for shift in sorted({variant["ae_shift"] for variant in variants.values()}):
             t0 = time.perf_counter()
             samplers[shift] = DeepCLSMOTE(
                 epochs=args.ae_epochs, dim_h=args.dim_h, n_z=args.n_z, batch_size=64,
@@ -358,8 +359,7 @@ def main() -> None:
         flat, y_ros = RandomOverSampler(random_state=seed).fit_resample(
             X_tr.reshape(len(X_tr), -1), y_tr)
         sets = {"ros": (flat.reshape(-1, 28, 28), y_ros)}
-        for name in args.variants:
-            variant = parse_variant(name)
+        for name, variant in variants.items():
             X_new, y_new = generate(samplers[variant["ae_shift"]], y_tr, variant, seed)
             sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
         for name, (Xs, ys) in sets.items():
@@ -367,7 +367,7 @@ def main() -> None:
             row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device,
                                              rare),
                    "cnn_s": time.perf_counter() - t1,
-                   "ae_s": ae_s.get(0 if name == "ros" else parse_variant(name)["ae_shift"])}
+                   "ae_s": ae_s.get(variants[name]["ae_shift"] if name in variants else 0)}
             rows.setdefault(name, []).append(row)
             print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)
     print(json.dumps({"args": vars(args), "summary": summarise(rows)}, indent=2))

@@ -249,14 +249,16 @@ def shift_batch(x: torch.Tensor, max_shift: int, gen: torch.Generator,
     """Shift each image of an NCHW batch by up to ``max_shift`` pixels per axis.
 
     Shifts are drawn per image from ``-max_shift .. max_shift``; the uncovered
-    border takes ``fill`` (the darkest value of images in [-1, 1]).
+    border takes ``fill`` (by default the darkest value of images in [-1, 1]).
+    ``gen`` must live on ``x``'s device. The autoencoder's ``train_shift`` and
+    the classifier's augmentation both shift with it.
     """
     if max_shift <= 0:
         return x
     n, c, h, w = x.shape
     dev, s = x.device, max_shift
     padded = torch.nn.functional.pad(x, (s, s, s, s), value=fill)
-    dy, dx = torch.randint(0, 2 * s + 1, (2, n), generator=gen, device=gen.device).to(dev)
+    dy, dx = torch.randint(0, 2 * s + 1, (2, n), generator=gen, device=dev)
     rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
     cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :]
     return padded[torch.arange(n, device=dev)[:, None, None, None],

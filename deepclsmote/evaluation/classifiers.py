@@ -28,6 +28,7 @@ from torch import nn
 from torchvision.models import resnet18
 
 from .._validation import resolve_device, resolve_seed
+from ..training import shift_batch
 
 logger = logging.getLogger(__name__)
 
@@ -173,19 +174,9 @@ def augment_batch(
     >>> augment_batch(torch.ones(4, 1, 8, 8), max_shift=2, generator=gen).shape
     torch.Size([4, 1, 8, 8])
     """
-    n, c, h, w = x.shape
-    dev = x.device
-    out = x
-    if max_shift > 0:
-        s = max_shift
-        padded = F.pad(x, (s, s, s, s))
-        dy, dx = torch.randint(0, 2 * s + 1, (2, n), generator=generator, device=dev)
-        rows = (dy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
-        cols = (dx[:, None] + torch.arange(w, device=dev))[:, None, None, :]
-        out = padded[torch.arange(n, device=dev)[:, None, None, None],
-                     torch.arange(c, device=dev)[None, :, None, None], rows, cols]
+    out = shift_batch(x, max_shift, generator, fill=0.0)
     if hflip:
-        flip = torch.rand(n, generator=generator, device=dev) < 0.5
+        flip = torch.rand(x.shape[0], generator=generator, device=x.device) < 0.5
         out = torch.where(flip[:, None, None, None], out.flip(-1), out)
     return out
 

@@ -48,7 +48,13 @@ grows to ``f`` times the largest class (``transfer_dup1_over2`` is random
 oversampling to twice the largest class, the control for ``transfer_over2``);
 ``aeshift<s>``: draw from an autoencoder trained with ``train_shift=s`` (each
 training image shifted by up to ``s`` pixels at every step; one more
-autoencoder per seed for each such value).
+autoencoder per seed for each such value); ``reenc``: three candidates are
+drawn for every new image, and those whose decoded image, encoded again,
+lands nearest a real code of another class are the last chosen;
+``cnnfilter``: the same, but a candidate is judged by the random
+oversampling classifier of the seed (trained on the same training images,
+never on test images): those it takes for another class are the last
+chosen.
 
 Usage::
 
@@ -126,7 +132,7 @@ def parse_variant(name: str) -> dict:
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
                "scaled": False, "over": 1.0, "mask": None, "clean": False, "smooth": 0.0,
-               "ae_shift": 0}
+               "ae_shift": 0, "filter": None}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -138,6 +144,8 @@ def parse_variant(name: str) -> dict:
             variant["scaled"] = True
         elif opt == "clean":
             variant["clean"] = True
+        elif opt in ("reenc", "cnnfilter"):
+            variant["filter"] = opt
         elif opt.startswith("near"):
             variant["near"] = int(opt[4:])
         elif opt.startswith("dup"):
@@ -220,9 +228,31 @@ def _keep_clean(z, z_base, c, codes, labels, steps, variant, gen, tries=10):
     return z
 
 
+#: Candidates drawn per new image by the ``reenc`` and ``cnnfilter`` options.
+CANDIDATES = 3
+
+
+def _choose(img, c, n, variant, sampler, judge):
+    """``n`` of the candidate images ``img``: those judged to be of class ``c`` first."""
+    if variant["filter"] == "reenc":
+        z = sampler._encode(img)
+        ok = sampler.labels_[torch.cdist(z, sampler.codes_).argmin(dim=1)].cpu() == c
+    else:
+        spec = sampler.image_spec_
+        x = v.from_nchw(v.scale_from_unit(img.cpu().numpy(), spec), spec)
+        ok = torch.from_numpy(predict(judge, x) == c)
+    order = torch.argsort((~ok).to(torch.int8), stable=True)[:n]
+    print(f"{variant['filter']}: class {c}, {int(ok.sum())} of {len(img)} candidates kept "
+          f"for {n} new images", file=sys.stderr)
+    return img[order.to(img.device)]
+
+
 @torch.no_grad()
-def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
-    """New images balancing ``y``, from ``sampler``'s codes, the way ``variant`` says."""
+def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int, judge=None):
+    """New images balancing ``y``, from ``sampler``'s codes, the way ``variant`` says.
+
+    ``judge``: the classifier of the ``cnnfilter`` option.
+    """
     gen = torch.Generator().manual_seed(seed)
     counts = np.bincount(y)
     dev = sampler.device_
@@ -244,6 +274,7 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
             pick = members[torch.randint(len(members), (n_dup,), generator=gen)]
             out_x.append(images[pick])
         if n_syn:
+            n_out, n_syn = n_syn, n_syn * (CANDIDATES if variant["filter"] else 1)
             cz = codes[members]
             u = variant["u_max"] * torch.rand(n_syn, 1, generator=gen)
             if variant["mode"] == "interp":
@@ -271,6 +302,8 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
                 x_base=x_base, foreground_margin=variant["mask"])
             if variant["smooth"]:
                 img = _smooth_change(img, x_base, variant["smooth"], variant["mask"])
+            if variant["filter"]:
+                img = _choose(img, c, n_out, variant, sampler, judge)
             out_x.append(img.cpu())
         out_y.append(np.full(n_new, c))
     x = torch.cat(out_x).numpy()
@@ -280,13 +313,14 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int):
 
 
 def score(X, y, X_test, y_test, seed, epochs, device, rare):
+    """The row of one training set, and its trained classifier."""
     spec = TrainSpec(epochs=epochs, batch_size=64, augment=True, max_shift=2, device=device)
     model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
     rep = classification_report(y_test, predict(model, X_test, device=device),
                                 labels=list(range(10)))
     return {"acsa": 100 * rep["acsa"],
             "rare3": 100 * float(np.mean([rep["per_class_recall"][c] for c in rare])),
-            "recall": [round(100 * r, 2) for r in rep["per_class_recall"]]}
+            "recall": [round(100 * r, 2) for r in rep["per_class_recall"]]}, model
 
 
 def summarise(rows: dict[str, list[dict]]) -> dict:
@@ -359,14 +393,19 @@ def main() -> None:
         flat, y_ros = RandomOverSampler(random_state=seed).fit_resample(
             X_tr.reshape(len(X_tr), -1), y_tr)
         sets = {"ros": (flat.reshape(-1, 28, 28), y_ros)}
-        for name, variant in variants.items():
-            X_new, y_new = generate(samplers[variant["ae_shift"]], y_tr, variant, seed)
-            sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
-        for name, (Xs, ys) in sets.items():
+        judge = None
+        for name in ["ros", *variants]:
+            if name != "ros":
+                variant = variants[name]
+                X_new, y_new = generate(samplers[variant["ae_shift"]], y_tr, variant, seed,
+                                        judge)
+                sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
+            Xs, ys = sets.pop(name)
             t1 = time.perf_counter()
-            row = {"seed": seed, **score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device,
-                                             rare),
-                   "cnn_s": time.perf_counter() - t1,
+            scored, model = score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device, rare)
+            if name == "ros":
+                judge = model
+            row = {"seed": seed, **scored, "cnn_s": time.perf_counter() - t1,
                    "ae_s": ae_s.get(variants[name]["ae_shift"] if name in variants else 0)}
             rows.setdefault(name, []).append(row)
             print(json.dumps({"variant": name, **row}), file=sys.stderr, flush=True)

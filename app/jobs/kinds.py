@@ -208,7 +208,7 @@ def evaluate(ctx: JobContext) -> Outcome:
     summary = [{k: r[k] for k in ("method", "augment", "split", "acsa", "macro_f1")}
                for r in report["summary"]]
     # the plain answer: is each method ahead of random oversampling by more than its spread?
-    findings = [{k: f[k] for k in ("method", "augment", "helps", "text")}
+    findings = [{k: f[k] for k in ("method", "augment", "split", "helps", "text")}
                 for f in report["findings"]]
     return {"summary": summary, "findings": findings, "seconds": round(report["seconds"], 1),
             "artifacts": artifacts}, None

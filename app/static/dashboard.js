@@ -787,7 +787,8 @@ function reportView(report) {
   if ((report.findings || []).length) {
     out.push(h("h3", {}, "Against random oversampling"),
       h("ul", { class: "findings" }, report.findings.map((f) =>
-        h("li", { class: f.helps ? "helps" : "no-help", dataset: { method: f.method } }, f.text))));
+        h("li", { class: f.helps ? "helps" : "no-help",
+          dataset: { method: f.method, split: f.split || "balanced_test" } }, f.text))));
   }
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
                 ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, rarest"]];

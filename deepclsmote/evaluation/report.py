@@ -45,6 +45,10 @@ def markdown(report: dict) -> str:
     lines[-1] += (" Recall, rarest: the mean recall of "
                   + ", ".join(str(names[c]) if c < len(names) else str(c) for c in rarest)
                   + f" ({which}).")
+    if report.get("rest_per_class"):
+        lines[-1] += (" Every image outside the pool: the images no fold trained on, the "
+                      "balanced test set's included, up to 1,000 a class: "
+                      f"{report['rest_per_class']} a class.")
     per_seed = len(cfg["seeds"]) > 1
     if per_seed:
         lines[-1] += (f" Over seeds: the same, with each seed's {cfg['folds']} folds averaged "
@@ -57,9 +61,14 @@ def markdown(report: dict) -> str:
     if report.get("findings"):
         lines += ["", "## Against random oversampling", "",
                   "On the balanced test set, each method's paired lead over random oversampling "
-                  "set against its spread (over seeds when there are several):", ""]
+                  "set against its spread (over seeds when there are several)"
+                  + ("; then the same on every image outside the pool:"
+                     if any(f.get("split") == "rest" for f in report["findings"]) else ":"),
+                  ""]
         lines += [f"- {f['text']}" for f in report["findings"]]
-    splits = {"balanced_test": "balanced test set", "fold": "held-out fold (imbalanced)"}
+    splits = {"balanced_test": "balanced test set",
+              "rest": "every image outside the pool (imbalanced)",
+              "fold": "held-out fold (imbalanced)"}
     for augment in (True, False):
         for split, title in splits.items():
             rows = [r for r in report["summary"]

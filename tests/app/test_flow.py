@@ -155,7 +155,7 @@ def test_evaluate_job_writes_the_report(server):
         assert {r["method"] for r in job["result"]["summary"]} == {"none", "ros"}
         # the job's result gives the report's plain answer
         assert job["result"]["findings"] == [
-            {k: f[k] for k in ("method", "augment", "helps", "text")}
+            {k: f[k] for k in ("method", "augment", "split", "helps", "text")}
             for f in report["findings"]]
         assert job["result"]["findings"][0]["text"].startswith("none, classifier ")
 

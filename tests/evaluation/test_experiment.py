@@ -26,7 +26,8 @@ def smoke_report():
 def test_every_method_fold_split_and_augmentation_is_scored(smoke_report):
     report, figures = smoke_report
     runs = report["runs"]
-    assert len(runs) == 5 * 2 * 2 * 2  # methods x folds x augmentation x split
+    assert len(runs) == 5 * 2 * 2 * 3  # methods x folds x augmentation x split
+    assert {r["split"] for r in runs} == {"fold", "balanced_test", "rest"}
     assert {r["method"] for r in runs} == {"none", "none_steps", "ros", "smote", "deepclsmote"}
     for r in runs:
         assert 0.0 <= r["acsa"] <= 1.0
@@ -37,6 +38,50 @@ def test_every_method_fold_split_and_augmentation_is_scored(smoke_report):
     assert unbalanced[0]["train_size"] < balanced[0]["train_size"]
     assert set(figures) == {"deepclsmote"}
     json.dumps(report)  # the report is JSON-ready
+
+
+def test_the_rest_split_scores_every_image_outside_the_pool(smoke_report):
+    from deepclsmote.evaluation.report import markdown
+
+    report, _ = smoke_report
+    data = load_digits()
+    pool = report["pool_counts"]
+    # every image the pool did not take (the balanced test set's included), class by class
+    assert report["rest_per_class"] == (data.counts() - np.array(pool)).tolist()
+    for r in report["runs"]:
+        rows = np.array(r["confusion_matrix"]).sum(axis=1).tolist()
+        if r["split"] == "rest":
+            assert rows == report["rest_per_class"]
+        elif r["split"] == "balanced_test":
+            assert rows == [report["test_per_class"]] * 10
+    rest = [r for r in report["summary"] if r["split"] == "rest"]
+    assert {r["method"] for r in rest} == set(report["config"]["methods"])
+    assert all("vs_ros" in r for r in rest if r["method"] != "ros")
+    assert "## every image outside the pool (imbalanced), classifier with" in markdown(report)
+
+
+def test_the_rest_split_is_capped_and_left_out_when_it_adds_nothing(monkeypatch):
+    from deepclsmote.datasets import ImageDataset
+    from deepclsmote.evaluation import experiment
+
+    labels = np.repeat([0, 1, 2], [5, 8, 3])
+    monkeypatch.setattr(experiment, "REST_PER_CLASS", 2)
+    rest = experiment.rest_split(labels, np.array([0, 5, 13]), random_state=3)
+    assert np.bincount(labels[rest]).tolist() == [2, 2, 2]
+    assert not set(rest) & {0, 5, 13}
+    assert rest.tolist() == experiment.rest_split(labels, np.array([0, 5, 13]),
+                                                  random_state=3).tolist()
+    monkeypatch.undo()
+    # pool and balanced test set take every image: no third split
+    rng = np.random.default_rng(0)
+    data = ImageDataset(rng.integers(0, 255, (60, 8, 8), dtype=np.uint8),
+                        np.repeat([0, 1, 2], 20), ["a", "b", "c"], name="tiny")
+    cfg = ExperimentConfig("tiny", methods=["none"], folds=2, seeds=[0], profile="smoke",
+                           counts=[10, 10, 10], test_per_class=10, augmentations=[False],
+                           device="cpu")
+    report, _ = run_experiment(cfg, data)
+    assert report["rest_per_class"] is None
+    assert {r["split"] for r in report["runs"]} == {"fold", "balanced_test"}
 
 
 def test_summary_has_spread_and_paired_tests(smoke_report):
@@ -123,11 +168,21 @@ def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_r
     assert f["acsa"]["over"] == "seeds" and f["text"].startswith(
         "deepclsmote, classifier with augmentation, over 2 seeds: ACSA +2.00 (sd 3.00), within")
     assert f["text"].endswith("Not shown to help: it has to be ahead in both.")
+    # every image outside the pool asks the same question after the balanced test set
+    rest, balanced = findings([{**row, "split": "rest", "vs_ros": cases[1][0],
+                                "rarest_vs_ros": cases[1][1]},
+                               {**row, "vs_ros": cases[0][0], "rarest_vs_ros": cases[0][1]}])[::-1]
+    assert (balanced["split"], balanced["helps"], rest["split"], rest["helps"]) == (
+        "balanced_test", False, "rest", True)
+    assert rest["text"].startswith("deepclsmote, classifier with augmentation, over 10 folds, "
+                                   "every image outside the pool: ACSA +2.00 (sd 1.00), ahead")
 
     report, _ = smoke_report
-    ahead = {(r["method"], r["augment"]) for r in report["summary"]
-             if r["split"] == "balanced_test" and "vs_ros" in r}
-    assert {(f["method"], f["augment"]) for f in report["findings"]} == ahead
+    ahead = {(r["method"], r["augment"], r["split"]) for r in report["summary"]
+             if r["split"] in ("balanced_test", "rest") and "vs_ros" in r}
+    assert {(f["method"], f["augment"], f["split"]) for f in report["findings"]} == ahead
+    assert [f["split"] for f in report["findings"]] == sorted(
+        (f["split"] for f in report["findings"]), key=lambda s: s != "balanced_test")
     from deepclsmote.evaluation.report import markdown
 
     text = markdown(report)
@@ -164,9 +219,11 @@ def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
     assert "| random oversampling (imbalanced-learn) |" in table
     out = capsys.readouterr().out
     assert "done in" in out
-    # the plain answer, one line per method set against random oversampling
+    # the plain answer, one line per method and test split, set against random oversampling
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
-    assert [f["method"] for f in report["findings"]] == ["none", "deepsmote"]
+    assert [(f["method"], f["split"]) for f in report["findings"]] == [
+        ("none", "balanced_test"), ("deepsmote", "balanced_test"), ("none", "rest"),
+        ("deepsmote", "rest")]
     assert all(f"  {f['text']}\n" in out for f in report["findings"])
 
 
@@ -178,7 +235,7 @@ def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
     assert report["test_per_class"] == 40
-    assert {r["split"] for r in report["runs"]} == {"fold", "balanced_test"}
+    assert {r["split"] for r in report["runs"]} == {"fold", "balanced_test", "rest"}
     assert all(sum(r["confusion_matrix"][c]) == 40 for r in report["runs"]
                if r["split"] == "balanced_test" for c in range(10))
     for bad, message in (("0", "test_per_class must be at least 1"),
@@ -243,6 +300,9 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
                   runs=[{**x, "method": x["method"].replace("ros", "scout_x3")} for x in r["runs"]])
              for r in (s0, s1)]
     assert "| scout_x3 | " in markdown(combine_reports(scout))
+    older = dict(both, config={**both["config"], "seeds": [7]}, rest_per_class=None)
+    with pytest.raises(ValueError, match="differs from report 1 in rest_per_class"):
+        combine_reports([both, older])
     other = dict(both, config={**both["config"], "folds": 3, "seeds": [7]})
     with pytest.raises(ValueError, match="differs from report 1 in folds: 3 against 2"):
         combine_reports([both, other])

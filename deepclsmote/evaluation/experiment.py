@@ -12,7 +12,7 @@ Protocol, per seed:
    allows them).
 3. Score each classifier on the fold's held-out part (imbalanced, as in the
    paper's cross-validation), on the balanced test set, and on every image
-   outside the pool (``"rest"``, up to :data:`REST_PER_CLASS` a class, when
+   outside the pool (``"rest"``, :func:`~.imbalance.rest_split`, when
    that is more than the balanced test set): per-class recall and ACSA do not
    depend on how many test images a class has, and on a small dataset the
    balanced test set is only as large as the largest class leaves, so the
@@ -73,9 +73,6 @@ def _epochs_for(min_epochs: int, min_steps: int, n: int, batch_size: int) -> int
 FLIPPABLE = ("cifar",)
 
 Progress = Callable[[str, int, int], None]
-
-#: At most this many images a class in the ``"rest"`` split (a seeded draw).
-REST_PER_CLASS = 1000
 
 
 @dataclass
@@ -200,7 +197,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
             data.labels, counts, test="balanced", test_per_class=cfg.test_per_class,
             random_state=seed, classes=data.classes)
         X_test, y_test = data.images[test], data.labels[test]
-        rest = rest_split(data.labels, pool, random_state=seed)
+        rest = imbalance.rest_split(data.labels, pool, random_state=seed)
         splits = {"balanced_test": (X_test, y_test)}
         if len(rest) > len(test):
             splits["rest"] = (data.images[rest], data.labels[rest])
@@ -260,22 +257,6 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         **_summaries(runs, cfg.methods, counts),
     }
     return report, figures
-
-
-def rest_split(labels: np.ndarray, pool: np.ndarray, *, random_state) -> np.ndarray:
-    """Sorted indices of every image outside ``pool``, up to :data:`REST_PER_CLASS` a class.
-
-    Examples
-    --------
-    >>> rest_split(np.array([0, 0, 0, 1, 1]), np.array([0, 3]), random_state=0).tolist()
-    [1, 2, 4]
-    """
-    rng = np.random.default_rng(random_state)
-    outside = np.setdiff1d(np.arange(len(labels)), pool)
-    keep = [rng.choice(members, REST_PER_CLASS, replace=False)
-            if len(members) > REST_PER_CLASS else members
-            for members in (outside[labels[outside] == c] for c in np.unique(labels[outside]))]
-    return np.sort(np.concatenate(keep)) if keep else outside
 
 
 def _summaries(runs: list[dict], methods: list[str], counts: list[int]) -> dict:

@@ -184,6 +184,27 @@ def imbalanced_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test_idx))
 
 
+#: At most this many images a class in :func:`rest_split` (a seeded draw).
+REST_PER_CLASS = 1000
+
+
+def rest_split(labels: np.ndarray, pool: np.ndarray, *, random_state) -> np.ndarray:
+    """Sorted indices of every image outside ``pool``, up to :data:`REST_PER_CLASS` a class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rest_split(np.array([0, 0, 0, 1, 1]), np.array([0, 3]), random_state=0).tolist()
+    [1, 2, 4]
+    """
+    rng = np.random.default_rng(resolve_seed(random_state))
+    outside = np.setdiff1d(np.arange(len(labels)), pool)
+    keep = [rng.choice(members, REST_PER_CLASS, replace=False)
+            if len(members) > REST_PER_CLASS else members
+            for members in (outside[labels[outside] == c] for c in np.unique(labels[outside]))]
+    return np.sort(np.concatenate(keep)) if keep else outside
+
+
 def stratified_folds(
     labels: np.ndarray, n_splits: int = 5, *, random_state
 ) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..figures import real_vs_synthetic_grid
+from .imbalance import REST_PER_CLASS
 from .methods import METHODS
 from .metrics import rarest_classes
 
@@ -47,7 +48,7 @@ def markdown(report: dict) -> str:
                   + f" ({which}).")
     if report.get("rest_per_class"):
         lines[-1] += (" Every image outside the pool: the images no fold trained on, the "
-                      "balanced test set's included, up to 1,000 a class: "
+                      f"balanced test set's included, up to {REST_PER_CLASS:,} a class: "
                       f"{report['rest_per_class']} a class.")
     per_seed = len(cfg["seeds"]) > 1
     if per_seed:

@@ -62,15 +62,15 @@ def test_the_rest_split_scores_every_image_outside_the_pool(smoke_report):
 
 def test_the_rest_split_is_capped_and_left_out_when_it_adds_nothing(monkeypatch):
     from deepclsmote.datasets import ImageDataset
-    from deepclsmote.evaluation import experiment
+    from deepclsmote.evaluation import imbalance
 
     labels = np.repeat([0, 1, 2], [5, 8, 3])
-    monkeypatch.setattr(experiment, "REST_PER_CLASS", 2)
-    rest = experiment.rest_split(labels, np.array([0, 5, 13]), random_state=3)
+    monkeypatch.setattr(imbalance, "REST_PER_CLASS", 2)
+    rest = imbalance.rest_split(labels, np.array([0, 5, 13]), random_state=3)
     assert np.bincount(labels[rest]).tolist() == [2, 2, 2]
     assert not set(rest) & {0, 5, 13}
-    assert rest.tolist() == experiment.rest_split(labels, np.array([0, 5, 13]),
-                                                  random_state=3).tolist()
+    assert rest.tolist() == imbalance.rest_split(labels, np.array([0, 5, 13]),
+                                                 random_state=3).tolist()
     monkeypatch.undo()
     # pool and balanced test set take every image: no third split
     rng = np.random.default_rng(0)

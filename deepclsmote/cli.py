@@ -116,6 +116,7 @@ def cmd_evaluate(args) -> int:
         folds=args.folds, seeds=[int(s) for s in args.seeds.split(",")],
         profile=args.profile, device=args.device, test_per_class=args.test_per_class,
         augmentations=[False, True] if args.augment == "both" else [args.augment == "on"],
+        lr_schedule=args.lr_schedule,
     )
     print(f"{data.name}: {len(data)} images {data.images.shape[1:]}, {len(data.classes)} classes; "
           f"profile {cfg.profile}, {cfg.folds} folds, seeds {cfg.seeds}")
@@ -226,6 +227,9 @@ def build_parser(
                     help="balanced test images per class (default: a tenth of the smallest "
                          "class, at least 2); the pool shrinks to leave them. On a small set "
                          "a few more steady the comparison: with 8, one image is 1.25 ACSA")
+    ev.add_argument("--lr-schedule", default="constant",
+                    help="the classifiers' learning rate, the same for every method: "
+                         "constant, or cosine (annealed to 0 over the run)")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--out", required=True)
     ev.set_defaults(func=cmd_evaluate)

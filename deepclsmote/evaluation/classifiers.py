@@ -108,6 +108,10 @@ def build_classifier(
     raise ValueError(f"model_name must be one of {list(MODELS)}; got {model_name!r}.")
 
 
+#: Learning-rate schedules of :class:`TrainSpec`.
+LR_SCHEDULES = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """How to train a classifier.
@@ -124,6 +128,11 @@ class TrainSpec:
     steps : int or None, default=None
         Run exactly this many optimiser steps instead of ``epochs`` epochs, so
         that training sets of different sizes get the same number of updates.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` anneals the learning rate from ``lr`` to 0 over the run's
+        optimiser steps (``torch.optim.lr_scheduler.CosineAnnealingLR``), so
+        the last steps settle instead of leaving the weights where one batch
+        threw them.
     device : str, torch.device or None, default="auto"
         ``"auto"`` picks CUDA when available.
 
@@ -141,6 +150,7 @@ class TrainSpec:
     max_shift: int = 2
     hflip: bool = False
     steps: int | None = None
+    lr_schedule: str = "constant"
     device: str | torch.device | None = "auto"
 
     def __post_init__(self) -> None:
@@ -151,6 +161,9 @@ class TrainSpec:
         if self.steps is not None and (not isinstance(self.steps, numbers.Integral)
                                        or self.steps < 1):
             raise ValueError(f"steps must be a positive int or None; got {self.steps!r}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}; "
+                             f"got {self.lr_schedule!r}.")
         if not self.lr > 0 or not self.weight_decay >= 0:
             raise ValueError(
                 f"lr must be positive and weight_decay non-negative; got lr={self.lr!r}, "
@@ -250,6 +263,10 @@ def _fit(model, X, y, spec: TrainSpec, gen, callback) -> int:
     n = len(y)
     per_epoch = n // spec.batch_size + (n % spec.batch_size >= 2)
     epochs = spec.epochs if spec.steps is None else math.ceil(spec.steps / per_epoch)
+    schedule = None
+    if spec.lr_schedule == "cosine":
+        total = spec.steps if spec.steps is not None else epochs * per_epoch
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optim, T_max=max(1, total))
     step = 0
     model.train()
     for epoch in range(epochs):
@@ -267,6 +284,8 @@ def _fit(model, X, y, spec: TrainSpec, gen, callback) -> int:
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
+            if schedule is not None:
+                schedule.step()
             loss_sum += loss.detach()
             taken += 1
             step += 1

@@ -87,12 +87,16 @@ class ExperimentConfig:
     counts: list[int] | None = None
     test_per_class: int | None = None
     augmentations: list[bool] = field(default_factory=lambda: [False, True])
+    lr_schedule: str = "constant"
     device: str = "auto"
 
     def __post_init__(self) -> None:
         self.methods = check_methods(self.methods)
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {list(PROFILES)}; got {self.profile!r}.")
+        if self.lr_schedule not in classifiers.LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {list(classifiers.LR_SCHEDULES)}; "
+                             f"got {self.lr_schedule!r}.")
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2; got {self.folds}.")
         if self.test_per_class is not None and self.test_per_class < 1:
@@ -137,7 +141,7 @@ def _classifier_spec(cfg, epochs: int, augment: bool, steps: int | None, hflip: 
     batch_size = PROFILES[cfg.profile]["classifier"]["batch_size"]
     return classifiers.TrainSpec(epochs=epochs, batch_size=batch_size, augment=augment,
                                  max_shift=max_shift_for(side), hflip=hflip and augment,
-                                 steps=steps, device=cfg.device)
+                                 steps=steps, lr_schedule=cfg.lr_schedule, device=cfg.device)
 
 
 def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
@@ -449,6 +453,10 @@ def combine_reports(reports: list[dict]) -> dict:
             if r["config"][key] != first["config"][key]:
                 raise ValueError(f"report {i} differs from report 1 in {key}: "
                                  f"{r['config'][key]!r} against {first['config'][key]!r}.")
+        schedules = [x["config"].get("lr_schedule", "constant") for x in (r, first)]
+        if schedules[0] != schedules[1]:    # reports made before the option were constant
+            raise ValueError(f"report {i} differs from report 1 in lr_schedule: "
+                             f"{schedules[0]!r} against {schedules[1]!r}.")
         if r.get("rest_per_class") != first.get("rest_per_class"):  # None: made without it
             raise ValueError(f"report {i} differs from report 1 in rest_per_class: "
                              f"{r.get('rest_per_class')!r} against "

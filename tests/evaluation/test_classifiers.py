@@ -132,6 +132,29 @@ def test_steps_control_runs_exactly_steps(monkeypatch, n, steps, epochs):
     assert seen == [(e, epochs) for e in range(1, epochs + 1)]
 
 
+@pytest.mark.parametrize(("schedule", "steps"), [("constant", 10), ("cosine", 10),
+                                                 ("cosine", None)])
+def test_lr_schedule_sets_each_steps_learning_rate(monkeypatch, schedule, steps):
+    lrs = []
+    original = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        lrs.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    X, y = _random_images(50)        # 3 full batches and one of 2 an epoch: 4 steps
+    spec = TrainSpec(epochs=3, batch_size=16, lr=0.01, steps=steps, lr_schedule=schedule, **CPU)
+    train_classifier("simple_cnn", X, y, 3, spec, random_state=0)
+    total = steps or 12
+    if schedule == "constant":
+        assert lrs == [0.01] * total
+    else:                            # lr (1 + cos(pi t / total)) / 2 at step t
+        expected = 0.005 * (1 + np.cos(np.pi * np.arange(total) / total))
+        np.testing.assert_allclose(lrs, expected, rtol=1e-6)
+        assert lrs[-1] < 0.0003
+
+
 def test_callback_can_stop():
     X, y = _random_images(32)
     seen = []
@@ -164,3 +187,6 @@ def test_input_errors():
         TrainSpec(steps=0)
     with pytest.raises(ValueError, match="batch_size must be an int of at least 2"):
         TrainSpec(batch_size=1)
+    with pytest.raises(ValueError, match=r"lr_schedule must be one of \['constant', 'cosine'\]; "
+                                         "got 'step'"):
+        TrainSpec(lr_schedule="step")

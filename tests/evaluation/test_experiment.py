@@ -204,6 +204,24 @@ def test_config_refuses_unknown_methods_and_profiles():
         ExperimentConfig("digits", methods=["none", "gan"])
     with pytest.raises(ValueError, match="profile must be one of"):
         ExperimentConfig("digits", profile="huge")
+    with pytest.raises(ValueError, match=r"lr_schedule must be one of \['constant', 'cosine'\]"):
+        ExperimentConfig("digits", lr_schedule="linear")
+
+
+def test_evaluate_command_anneals_every_methods_classifier_when_asked(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["evaluate", "--dataset", "digits", "--methods", "none,ros", "--folds", "2",
+                 "--profile", "smoke", "--augment", "on", "--device", "cpu",
+                 "--lr-schedule", "cosine", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["config"]["lr_schedule"] == "cosine"
+    assert "learning rate annealed along a cosine" in (out / "report.md").read_text()
+    capsys.readouterr()
+    assert main(["evaluate", "--dataset", "digits", "--methods", "none", "--profile", "smoke",
+                 "--lr-schedule", "step", "--out", str(tmp_path / "bad")]) == 2
+    assert "lr_schedule must be one of ['constant', 'cosine']; got 'step'" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
@@ -303,6 +321,12 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
     older = dict(both, config={**both["config"], "seeds": [7]}, rest_per_class=None)
     with pytest.raises(ValueError, match="differs from report 1 in rest_per_class"):
         combine_reports([both, older])
+    cosine = dict(both, config={**both["config"], "lr_schedule": "cosine", "seeds": [7]})
+    with pytest.raises(ValueError, match="in lr_schedule: 'cosine' against 'constant'"):
+        combine_reports([both, cosine])
+    # a report made before the option trained at a constant rate, and pools with one that says so
+    before = dict(s1, config={k: v for k, v in s1["config"].items() if k != "lr_schedule"})
+    assert combine_reports([s0, before])["config"]["seeds"] == [0, 1]
     other = dict(both, config={**both["config"], "folds": 3, "seeds": [7]})
     with pytest.raises(ValueError, match="differs from report 1 in folds: 3 against 2"):
         combine_reports([both, other])

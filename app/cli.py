@@ -343,7 +343,8 @@ def cmd_models(args: argparse.Namespace, api: Client) -> int:
 def cmd_evaluate_remote(args: argparse.Namespace, api: Client) -> int:
     params = {"methods": [m.strip() for m in args.methods.split(",") if m.strip()],
               "folds": args.folds, "seeds": [int(s) for s in args.seeds.split(",")],
-              "profile": args.profile, "augment": args.augment}
+              "profile": args.profile, "augment": args.augment,
+              "lr_schedule": args.lr_schedule}
     if args.test_per_class is not None:
         params["test_per_class"] = args.test_per_class
     return _submitted(api, api.evaluate(args.dataset_id, **params), args)

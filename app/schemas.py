@@ -147,6 +147,9 @@ class EvaluateParams(_Params):
     test_per_class: int | None = Field(
         None, ge=1, le=100_000, description="balanced test images per class; null: a tenth "
                                             "of the smallest class, at least 2")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="the classifiers' learning rate, the same for every method: "
+                                "constant, or annealed to 0 along a cosine")
 
 
 class TrainJobCreate(BaseModel):

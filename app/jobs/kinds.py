@@ -188,7 +188,9 @@ def evaluate(ctx: JobContext) -> Outcome:
         cfg = ExperimentConfig(dataset=name, methods=p["methods"], folds=p["folds"],
                                seeds=p["seeds"], profile=p["profile"], counts=counts,
                                test_per_class=p.get("test_per_class"),
-                               augmentations=augment, device=ctx.settings.device)
+                               augmentations=augment,
+                               lr_schedule=p.get("lr_schedule", "constant"),
+                               device=ctx.settings.device)
     except ValueError as exc:
         raise JobFailed("invalid_params", str(exc)) from exc
 

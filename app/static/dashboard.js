@@ -519,6 +519,7 @@ function evaluateForm(ds, all) {
                                  pattern: "\\d+(,\\d+)*" }), "comma-separated"),
     field("profile", choice("profile"), "smoke: seconds; cpu: minutes; paper: GPU hours"),
     field("augmentation", choice("augment")),
+    field("learning rate", choice("lr_schedule"), "the classifiers', the same for every method"),
     field("class counts", choice("imbalance")),
     field("test images per class", h("input", { type: "number", name: "test_per_class", min: 1,
                                                 placeholder: "a tenth of the smallest class" }),
@@ -530,6 +531,7 @@ function evaluateForm(ds, all) {
     const params = {
       methods: f.getAll("methods"), folds: numberOf(f, "folds"), seeds: seeds.map(Number),
       profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
+      lr_schedule: f.get("lr_schedule"),
     };
     const testPerClass = numberOf(f, "test_per_class");
     if (testPerClass !== undefined) params.test_per_class = testPerClass;

@@ -275,13 +275,16 @@ def test_the_api_offers_exactly_the_library_s_choices():
     # app.schemas spells the names out so the API process never imports torch.
     from typing import get_args
 
-    from app.schemas import DEFAULT_METHODS, EvaluationMethod, TrainParams
+    from app.schemas import DEFAULT_METHODS, EvaluateParams, EvaluationMethod, TrainParams
     from deepclsmote import DeepCLSMOTE, generation
-    from deepclsmote.evaluation import methods
+    from deepclsmote.evaluation import classifiers, methods
 
     assert list(get_args(EvaluationMethod)) == list(methods.METHODS)
     assert set(DEFAULT_METHODS) <= set(methods.METHODS)
     assert DEFAULT_METHODS == methods.DEFAULT_METHODS
+    schedule = EvaluateParams.model_fields["lr_schedule"]
+    assert get_args(schedule.annotation) == classifiers.LR_SCHEDULES
+    assert schedule.default == classifiers.TrainSpec().lr_schedule
     fields = TrainParams.model_fields
     assert get_args(fields["decoding"].annotation) == generation.DECODINGS
     assert get_args(fields["interpolation"].annotation) == generation.INTERPOLATIONS

@@ -104,12 +104,12 @@ def test_train_passes_the_foreground_margin_and_the_service_checks_it(run, serve
 def test_remote_evaluate_submits_and_cancel_stops_it(run, digits_id):
     rc, out, _ = run("evaluate", "--dataset-id", digits_id, "--methods", "none,ros",
                      "--folds", "2", "--profile", "smoke", "--augment", "off",
-                     "--test-per-class", "12", "--json")
+                     "--test-per-class", "12", "--lr-schedule", "cosine", "--json")
     assert rc == 0
     job = json.loads(out)
     assert job["kind"] == "evaluate" and job["params"]["methods"] == ["none", "ros"]
     assert job["params"]["folds"] == 2 and job["params"]["augment"] == "off"
-    assert job["params"]["test_per_class"] == 12
+    assert job["params"]["test_per_class"] == 12 and job["params"]["lr_schedule"] == "cosine"
     rc, out, _ = run("cancel", job["id"])
     assert rc == 0 and f"job {job['id']}:" in out
 

@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -189,6 +190,7 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
         box.set_checked(box.get_attribute("value") in ("none", "ros"))
     set_fields(page, "#evaluate-form", {"folds": 2, "seeds": "0,1"})
     form.locator("select[name=profile]").select_option("smoke")
+    form.locator("select[name=lr_schedule]").select_option("cosine")
     page.click("#evaluate-start")
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
     report = page.locator("#report")
@@ -218,6 +220,8 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
 
     # every job on this dataset is listed on its page with its status
     evaluate_id = page.url.rsplit("/", 1)[1]
+    params = httpx.get(f"{service.url}/v1/jobs/{evaluate_id}").json()["params"]
+    assert params["lr_schedule"] == "cosine" and params["folds"] == 2
     page.goto(dataset_url)
     expect(page.locator(".jobs-table tbody tr")).to_have_count(4)  # train, 2 generate, evaluate
     expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(4)

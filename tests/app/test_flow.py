@@ -140,7 +140,8 @@ def test_evaluate_job_writes_the_report(server):
     with server.client() as c:
         ds = _digits(c)
         r = c.post("/v1/jobs", json={"kind": "evaluate", "dataset_id": ds["id"], "params": {
-            "methods": ["none", "ros"], "folds": 2, "profile": "smoke", "test_per_class": 12}})
+            "methods": ["none", "ros"], "folds": 2, "profile": "smoke", "test_per_class": 12,
+            "lr_schedule": "cosine"}})
         assert r.status_code == 202, r.text
         job = wait_for(c, r.json()["id"])
         assert job["status"] == "succeeded", job
@@ -149,6 +150,7 @@ def test_evaluate_job_writes_the_report(server):
         report = json.loads(_download(c, job["id"], "report.json"))
         assert report["runs"] and "acsa" in report["runs"][0]
         assert report["test_per_class"] == 12
+        assert report["config"]["lr_schedule"] == "cosine"
         # the dataset's own imbalance is kept (digits is nearly balanced)
         counts = report["pool_counts"]
         assert max(counts) / min(counts) < 1.5

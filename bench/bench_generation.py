@@ -32,7 +32,9 @@ Options follow the mode, joined by ``_`` (``transfer_near3_u1.5``):
 ``u<m>``: ``u ~ U(0, m)``; ``k3``: steps to the 3 nearest classmates;
 ``bal``: every class gives as many steps as the largest; ``near<m>``: a class
 borrows steps only from the ``m`` classes whose centroids are nearest its own
-(itself included); ``scaled``: a step lent by class ``j`` to class ``c`` is
+(itself included); ``far<m>``: the opposite, a class borrows from every
+class but the ``m`` others nearest it, so a sneaker is not carved along the
+steps between two sandals; ``scaled``: a step lent by class ``j`` to class ``c`` is
 scaled by ``r_c / r_j``, ``r`` the root mean square distance of a class's codes
 to its centroid; ``dup<f>``: a fraction ``f`` of the new images are
 duplicates; ``clean``: a new code whose nearest real code is of another
@@ -130,7 +132,7 @@ def split(y, seed, counts, test_per_class):
 def parse_variant(name: str) -> dict:
     """``mode[_option...]``, see the module's docstring."""
     mode, *options = name.split("_")
-    variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0,
+    variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0, "far": 0,
                "scaled": False, "over": 1.0, "mask": None, "clean": False, "smooth": 0.0,
                "ae_shift": 0, "filter": None}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
@@ -148,6 +150,8 @@ def parse_variant(name: str) -> dict:
             variant["filter"] = opt
         elif opt.startswith("near"):
             variant["near"] = int(opt[4:])
+        elif opt.startswith("far"):
+            variant["far"] = int(opt[3:])
         elif opt.startswith("dup"):
             variant["dup"] = float(opt[3:])
         elif opt.startswith("smooth"):
@@ -188,6 +192,9 @@ def _step_pools(codes, labels, counts, variant, gen):
         if variant["near"]:
             lenders = torch.cdist(centroids[c:c + 1], centroids)[0].argsort()[:variant["near"]]
             keep = torch.isin(all_owner, lenders)
+        if variant["far"]:      # itself is nearest (0), then the classes left out
+            shunned = torch.cdist(centroids[c:c + 1], centroids)[0].argsort()[1:1 + variant["far"]]
+            keep = ~torch.isin(all_owner, shunned)
         d = all_d[keep]
         if variant["scaled"]:
             d = d * (radius[c] / radius[all_owner[keep]])[:, None]

@@ -56,7 +56,10 @@ lands nearest a real code of another class are the last chosen;
 ``cnnfilter``: the same, but a candidate is judged by the random
 oversampling classifier of the seed (trained on the same training images,
 never on test images): those it takes for another class are the last
-chosen.
+chosen; ``ft<f>``: the classifier's last fraction ``f`` of its steps train
+on random oversampling's set (real images only) instead, so the boundaries
+it ends with are drawn by real images and the generated ones only shape the
+features before (the same number of steps in all).
 
 Usage::
 
@@ -82,6 +85,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,10 +100,12 @@ from deepclsmote.datasets import load_idx_pair, load_npz  # noqa: E402
 from deepclsmote.evaluation import (  # noqa: E402
     TrainSpec,
     classification_report,
+    classifiers,
     paired_wilcoxon,
     predict,
     train_classifier,
 )
+from deepclsmote.evaluation.classifiers import images_to_tensor  # noqa: E402
 from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS  # noqa: E402
 from deepclsmote.evaluation.metrics import rarest_classes  # noqa: E402
 
@@ -134,7 +140,7 @@ def parse_variant(name: str) -> dict:
     mode, *options = name.split("_")
     variant = {"mode": mode, "u_max": 1.0, "dup": 0.0, "pool": "", "near": 0, "far": 0,
                "scaled": False, "over": 1.0, "mask": None, "clean": False, "smooth": 0.0,
-               "ae_shift": 0, "filter": None}
+               "ae_shift": 0, "filter": None, "ft": 0.0}
     if mode.startswith("mix"):  # mix<f>: the older spelling of interp_dup<f>
         variant.update(mode="interp", dup=float(mode[3:]))
     elif mode not in ("interp", "transfer", "both"):
@@ -150,6 +156,8 @@ def parse_variant(name: str) -> dict:
             variant["filter"] = opt
         elif opt.startswith("near"):
             variant["near"] = int(opt[4:])
+        elif opt.startswith("ft"):
+            variant["ft"] = float(opt[2:])
         elif opt.startswith("far"):
             variant["far"] = int(opt[3:])
         elif opt.startswith("dup"):
@@ -319,10 +327,29 @@ def generate(sampler: DeepCLSMOTE, y: np.ndarray, variant: dict, seed: int, judg
     return X_new, np.concatenate(out_y)
 
 
-def score(X, y, X_test, y_test, seed, epochs, device, rare):
-    """The row of one training set, and its trained classifier."""
+def score(X, y, X_test, y_test, seed, epochs, device, rare, finish=None):
+    """The row of one training set, and its trained classifier.
+
+    ``finish=(X_f, y_f, f)``: the last fraction ``f`` of the steps train on
+    ``X_f`` instead (option ``ft``).
+    """
     spec = TrainSpec(epochs=epochs, batch_size=64, augment=True, max_shift=2, device=device)
-    model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
+    if finish is None:
+        model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
+    else:
+        X_f, y_f, frac = finish
+        total = epochs * (len(y) // 64 + (len(y) % 64 >= 2))
+        last = round(frac * total)
+        model = train_classifier("simple_cnn", X, y, 10, replace(spec, steps=total - last),
+                                 random_state=seed)
+        dev = next(model.parameters()).device
+        with torch.random.fork_rng():
+            torch.manual_seed(seed + 1)     # dropout
+            gen = torch.Generator(device=dev).manual_seed(seed + 1)
+            classifiers._fit(model, images_to_tensor(X_f).to(dev),
+                             torch.as_tensor(y_f, dtype=torch.int64, device=dev),
+                             replace(spec, steps=last), gen, None)
+        model.eval()
     rep = classification_report(y_test, predict(model, X_test, device=device),
                                 labels=list(range(10)))
     return {"acsa": 100 * rep["acsa"],
@@ -409,7 +436,11 @@ def main() -> None:
                 sets[name] = (np.concatenate([X_tr, X_new]), np.concatenate([y_tr, y_new]))
             Xs, ys = sets.pop(name)
             t1 = time.perf_counter()
-            scored, model = score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device, rare)
+            finish = None
+            if name != "ros" and variants[name]["ft"]:
+                finish = (flat.reshape(-1, 28, 28), y_ros, variants[name]["ft"])
+            scored, model = score(Xs, ys, X_te, y_te, seed, args.cnn_epochs, args.device, rare,
+                                  finish)
             if name == "ros":
                 judge = model
             row = {"seed": seed, **scored, "cnn_s": time.perf_counter() - t1,

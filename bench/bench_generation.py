@@ -357,6 +357,34 @@ def score(X, y, X_test, y_test, seed, epochs, device, rare, finish=None):
             "recall": [round(100 * r, 2) for r in rep["per_class_recall"]]}, model
 
 
+def read_rows(paths) -> dict[str, list[dict]]:
+    """Per variant, the rows of ``paths``, each (variant, seed) once.
+
+    Runs that share a seed repeat its ``ros`` row (and any variant both ran):
+    on one machine the repeat is the same measurement and counts once; rows
+    of one seed that differ (another machine trains other weights) cannot be
+    paired, and stop the summary naming both files.
+    """
+    rows: dict[str, list[dict]] = {}
+    seen: dict[tuple[str, int], tuple[dict, str]] = {}
+    measured = ("acsa", "rare3", "recall")
+    for path in paths:
+        for line in Path(path).read_text().splitlines():
+            if not line.startswith("{"):
+                continue
+            row = json.loads(line)
+            key = (row.pop("variant"), row["seed"])
+            if key in seen:
+                first, where = seen[key]
+                if any(first.get(k) != row.get(k) for k in measured):
+                    raise SystemExit(f"{key[0]} seed {key[1]} differs between {where} and "
+                                     f"{path}; summarise runs of different machines apart")
+                continue
+            seen[key] = (row, path)
+            rows.setdefault(key[0], []).append(row)
+    return rows
+
+
 def summarise(rows: dict[str, list[dict]]) -> dict:
     """Per variant: mean and sd, the paired difference to ``ros`` (ACSA and the
     rarest classes' recall), Wilcoxon p."""
@@ -400,11 +428,7 @@ def main() -> None:
     args = p.parse_args()
     rows: dict[str, list[dict]] = {}
     if args.summarise:
-        for path in args.summarise:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith("{"):
-                    row = json.loads(line)
-                    rows.setdefault(row.pop("variant"), []).append(row)
+        rows = read_rows(args.summarise)
         print(json.dumps({"files": args.summarise, "summary": summarise(rows)}, indent=2))
         return
     counts, test_per_class, ae_epochs, cnn_epochs = PROTOCOLS[args.dataset]

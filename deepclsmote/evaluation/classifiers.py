@@ -112,6 +112,13 @@ def build_classifier(
 LR_SCHEDULES = ("constant", "cosine")
 
 
+def check_lr_schedule(name) -> str:
+    """``name`` if it is one of :data:`LR_SCHEDULES`, else a ValueError naming them."""
+    if name not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}; got {name!r}.")
+    return name
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """How to train a classifier.
@@ -161,9 +168,7 @@ class TrainSpec:
         if self.steps is not None and (not isinstance(self.steps, numbers.Integral)
                                        or self.steps < 1):
             raise ValueError(f"steps must be a positive int or None; got {self.steps!r}.")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {list(LR_SCHEDULES)}; "
-                             f"got {self.lr_schedule!r}.")
+        check_lr_schedule(self.lr_schedule)
         if not self.lr > 0 or not self.weight_decay >= 0:
             raise ValueError(
                 f"lr must be positive and weight_decay non-negative; got lr={self.lr!r}, "

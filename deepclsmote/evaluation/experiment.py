@@ -94,9 +94,7 @@ class ExperimentConfig:
         self.methods = check_methods(self.methods)
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {list(PROFILES)}; got {self.profile!r}.")
-        if self.lr_schedule not in classifiers.LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {list(classifiers.LR_SCHEDULES)}; "
-                             f"got {self.lr_schedule!r}.")
+        classifiers.check_lr_schedule(self.lr_schedule)    # before any training, not per fold
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2; got {self.folds}.")
         if self.test_per_class is not None and self.test_per_class < 1:

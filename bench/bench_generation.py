@@ -85,7 +85,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -94,18 +93,18 @@ from imblearn.over_sampling import RandomOverSampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from evaluate_scout import train_then_finish  # noqa: E402  (bench/, beside this script)
+
 from deepclsmote import DeepCLSMOTE, generation  # noqa: E402
 from deepclsmote import _validation as v  # noqa: E402
 from deepclsmote.datasets import load_idx_pair, load_npz  # noqa: E402
 from deepclsmote.evaluation import (  # noqa: E402
     TrainSpec,
     classification_report,
-    classifiers,
     paired_wilcoxon,
     predict,
     train_classifier,
 )
-from deepclsmote.evaluation.classifiers import images_to_tensor  # noqa: E402
 from deepclsmote.evaluation.imbalance import MNIST_TEST_COUNTS  # noqa: E402
 from deepclsmote.evaluation.metrics import rarest_classes  # noqa: E402
 
@@ -197,12 +196,11 @@ def _step_pools(codes, labels, counts, variant, gen):
     pools = {}
     for c in range(len(counts)):
         keep = torch.ones(len(all_d), dtype=torch.bool)
+        nearest = torch.cdist(centroids[c:c + 1], centroids)[0].argsort()   # itself first
         if variant["near"]:
-            lenders = torch.cdist(centroids[c:c + 1], centroids)[0].argsort()[:variant["near"]]
-            keep = torch.isin(all_owner, lenders)
-        if variant["far"]:      # itself is nearest (0), then the classes left out
-            shunned = torch.cdist(centroids[c:c + 1], centroids)[0].argsort()[1:1 + variant["far"]]
-            keep = ~torch.isin(all_owner, shunned)
+            keep = torch.isin(all_owner, nearest[:variant["near"]])
+        if variant["far"]:
+            keep = ~torch.isin(all_owner, nearest[1:1 + variant["far"]])
         d = all_d[keep]
         if variant["scaled"]:
             d = d * (radius[c] / radius[all_owner[keep]])[:, None]
@@ -337,19 +335,8 @@ def score(X, y, X_test, y_test, seed, epochs, device, rare, finish=None):
     if finish is None:
         model = train_classifier("simple_cnn", X, y, 10, spec, random_state=seed)
     else:
-        X_f, y_f, frac = finish
-        total = epochs * (len(y) // 64 + (len(y) % 64 >= 2))
-        last = round(frac * total)
-        model = train_classifier("simple_cnn", X, y, 10, replace(spec, steps=total - last),
-                                 random_state=seed)
-        dev = next(model.parameters()).device
-        with torch.random.fork_rng():
-            torch.manual_seed(seed + 1)     # dropout
-            gen = torch.Generator(device=dev).manual_seed(seed + 1)
-            classifiers._fit(model, images_to_tensor(X_f).to(dev),
-                             torch.as_tensor(y_f, dtype=torch.int64, device=dev),
-                             replace(spec, steps=last), gen, None)
-        model.eval()
+        model = train_then_finish(train_classifier, "simple_cnn", X, y, 10, spec, finish,
+                                  random_state=seed)
     rep = classification_report(y_test, predict(model, X_test, device=device),
                                 labels=list(range(10)))
     return {"acsa": 100 * rep["acsa"],

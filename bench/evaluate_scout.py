@@ -46,6 +46,27 @@ def add_times(k: int) -> None:
                                          "sampling_strategy": times_the_largest(k)})
 
 
+def train_then_finish(train, model_name, X, y, n_classes, spec, finish, *, random_state):
+    """``train`` on ``X`` for all but the last fraction ``f`` of ``spec``'s steps, then
+    those last steps on ``X_f`` (``finish=(X_f, y_f, f)``), with a fresh optimiser.
+
+    The bench's ``ft<f>`` option and ``scout_ft<f>`` both train this way.
+    """
+    X_f, y_f, frac = finish
+    total = classifiers._planned_steps(len(y), spec)
+    last = round(frac * total)
+    model = train(model_name, X, y, n_classes, replace(spec, steps=total - last),
+                  random_state=random_state)
+    dev = next(model.parameters()).device
+    with torch.random.fork_rng():
+        torch.manual_seed(random_state + 1)         # dropout
+        gen = torch.Generator(device=dev).manual_seed(random_state + 1)
+        classifiers._fit(model, classifiers.images_to_tensor(X_f).to(dev),
+                         torch.as_tensor(y_f, dtype=torch.int64, device=dev),
+                         replace(spec, steps=last), gen, None)
+    return model.eval()
+
+
 def add_finish(frac: float) -> None:
     """Register ``scout_ft<frac>`` by wrapping the experiment's oversample and training."""
     name = f"scout_ft{frac:g}"
@@ -71,19 +92,8 @@ def add_finish(frac: float) -> None:
             return train(model_name, X, y, n_classes, spec, random_state=random_state,
                          callback=callback)
         _, X_f, y_f = finishing[0]
-        per_epoch = len(y) // spec.batch_size + (len(y) % spec.batch_size >= 2)
-        total = spec.steps if spec.steps is not None else spec.epochs * per_epoch
-        last = round(frac * total)
-        model = train(model_name, X, y, n_classes, replace(spec, steps=total - last),
-                      random_state=random_state)
-        dev = next(model.parameters()).device
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(random_state + 1)         # dropout
-            gen = torch.Generator(device=dev).manual_seed(random_state + 1)
-            classifiers._fit(model, classifiers.images_to_tensor(X_f).to(dev),
-                             torch.as_tensor(y_f, dtype=torch.int64, device=dev),
-                             replace(spec, steps=last), gen, None)
-        return model.eval()
+        return train_then_finish(train, model_name, X, y, n_classes, spec, (X_f, y_f, frac),
+                                 random_state=random_state)
 
     experiment.oversample = oversample_and_remember
     classifiers.train_classifier = train_and_finish

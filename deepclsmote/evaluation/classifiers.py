@@ -262,16 +262,27 @@ def train_classifier(
     return model.eval()
 
 
+def _steps_per_epoch(n: int, batch_size: int) -> int:
+    """Optimiser steps of one epoch over ``n`` images (a last batch of one is skipped)."""
+    return n // batch_size + (n % batch_size >= 2)
+
+
+def _planned_steps(n: int, spec: TrainSpec) -> int:
+    """Optimiser steps :func:`train_classifier` takes over ``n`` images under ``spec``."""
+    return spec.steps if spec.steps is not None else spec.epochs * _steps_per_epoch(
+        n, spec.batch_size)
+
+
 def _fit(model, X, y, spec: TrainSpec, gen, callback) -> int:
     """The training loop; returns the number of optimiser steps taken."""
     optim = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     n = len(y)
-    per_epoch = n // spec.batch_size + (n % spec.batch_size >= 2)
+    per_epoch = _steps_per_epoch(n, spec.batch_size)
     epochs = spec.epochs if spec.steps is None else math.ceil(spec.steps / per_epoch)
     schedule = None
     if spec.lr_schedule == "cosine":
-        total = spec.steps if spec.steps is not None else epochs * per_epoch
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optim, T_max=max(1, total))
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optim, T_max=max(1, _planned_steps(n, spec)))
     step = 0
     model.train()
     for epoch in range(epochs):

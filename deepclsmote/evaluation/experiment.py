@@ -414,6 +414,8 @@ def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None =
 _PROTOCOL = ("pool_counts", "test_per_class", "sampler_epochs", "classifier_epochs",
              "augment_max_shift", "profile")
 _PROTOCOL_CONFIG = ("dataset", "folds", "profile", "augmentations", "test_per_class")
+#: Protocol settings added later, with the value that reports made before them had.
+_PROTOCOL_CONFIG_ADDED = {"lr_schedule": ExperimentConfig.lr_schedule}
 
 
 def combine_reports(reports: list[dict]) -> dict:
@@ -447,14 +449,11 @@ def combine_reports(reports: list[dict]) -> dict:
             if r[key] != first[key]:
                 raise ValueError(f"report {i} differs from report 1 in {key}: "
                                  f"{r[key]!r} against {first[key]!r}.")
-        for key in _PROTOCOL_CONFIG:
-            if r["config"][key] != first["config"][key]:
+        for key, before in {**dict.fromkeys(_PROTOCOL_CONFIG), **_PROTOCOL_CONFIG_ADDED}.items():
+            mine, theirs = r["config"].get(key, before), first["config"].get(key, before)
+            if mine != theirs:
                 raise ValueError(f"report {i} differs from report 1 in {key}: "
-                                 f"{r['config'][key]!r} against {first['config'][key]!r}.")
-        schedules = [x["config"].get("lr_schedule", "constant") for x in (r, first)]
-        if schedules[0] != schedules[1]:    # reports made before the option were constant
-            raise ValueError(f"report {i} differs from report 1 in lr_schedule: "
-                             f"{schedules[0]!r} against {schedules[1]!r}.")
+                                 f"{mine!r} against {theirs!r}.")
         if r.get("rest_per_class") != first.get("rest_per_class"):  # None: made without it
             raise ValueError(f"report {i} differs from report 1 in rest_per_class: "
                              f"{r.get('rest_per_class')!r} against "

@@ -110,7 +110,8 @@ def cmd_evaluate(args) -> int:
     from .evaluation.experiment import ExperimentConfig, run_experiment
     from .evaluation.report import write_report
 
-    data = load_dataset(args.dataset, args.data_dir)
+    data = load_dataset(args.dataset, args.data_dir,
+                        **({"split": args.split} if args.split is not None else {}))
     cfg = ExperimentConfig(
         dataset=data.name, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
         folds=args.folds, seeds=[int(s) for s in args.seeds.split(",")],
@@ -215,6 +216,10 @@ def build_parser(
     ev.add_argument("--dataset", required=True,
                     help="digits, mnist, fashion-mnist, cifar10, svhn, gtsrb... or a path")
     ev.add_argument("--data-dir", help="folder of a named dataset's files")
+    ev.add_argument("--split", help="which of the dataset's files to read, e.g. train (the "
+                                    "paper's pools) or test; default the loader's own (test, "
+                                    "train for GTSRB). Not for .npz, .csv, image folders "
+                                    "or digits")
     ev.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help="comma-separated; see deepclsmote.evaluation.methods.METHODS")
     ev.add_argument("--folds", type=int, default=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,9 +27,8 @@ EMNIST_SUBSETS = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist"
 
 
 def _mnist_like(prefix: str, classes: list[str] | None) -> Callable[..., ImageDataset]:
-    def load(data_dir: Path, split: str = "test", **kw) -> ImageDataset:
-        kw.setdefault("classes", classes)
-        return load_mnist_folder(data_dir, split, name=f"{prefix}-{split}", **kw)
+    def load(data_dir: Path, split: str = "test") -> ImageDataset:
+        return load_mnist_folder(data_dir, split, classes=classes, name=f"{prefix}-{split}")
     return load
 
 
@@ -106,21 +106,37 @@ def load_dataset(name_or_path, data_dir=None, **kw) -> ImageDataset:
     """
     key = str(name_or_path).lower().replace("_", "-")
     if key == "digits":
-        return load_digits(**kw)
+        return _call(load_digits, (), kw, "the digits dataset")
     if key in _NAMED:
         if data_dir is None:
             raise ValueError(f"dataset {name_or_path!r} needs data_dir, the folder holding its "
                              f"files (nothing is downloaded); got None.")
-        return _NAMED[key](Path(data_dir), **kw)
+        return _call(_NAMED[key], (Path(data_dir),), kw, f"dataset {key!r}")
     path = Path(name_or_path)
     if path.is_dir():
-        return _by_structure(path)(path, **kw)
+        return _call(_by_structure(path), (path,), kw, str(path))
     if path.is_file():
         name = path.name.lower()
         loader = _BY_SUFFIX.get(".tar.gz" if name.endswith(".tar.gz") else path.suffix.lower())
         if loader is None:
             raise ValueError(f"cannot tell the format of {path} from its suffix; known "
                              f"suffixes are {sorted(_BY_SUFFIX)}.")
-        return loader(path, **kw)
+        return _call(loader, (path,), kw, str(path))
     raise ValueError(f"unknown dataset {name_or_path!r}: neither one of {KNOWN} nor an "
                      f"existing file or folder.")
+
+
+def _call(loader: Callable[..., ImageDataset], args: tuple, kw: dict, what: str) -> ImageDataset:
+    """``loader(*args, **kw)``, refusing by name an option that this loader does not take.
+
+    A ``split`` asked of an ``.npz`` file would otherwise end in a TypeError
+    that names a function the caller never called.
+    """
+    params = inspect.signature(loader).parameters
+    takes = [n for n, p in list(params.items())[len(args):]
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for option in kw:
+        if option not in takes:
+            raise ValueError(f"{what} has no {option!r} option; "
+                             + (f"its options are {takes}." if takes else "it takes none."))
+    return loader(*args, **kw)

@@ -82,3 +82,16 @@ def test_unknown_suffix(tmp_path):
     (tmp_path / "data.parquet").write_bytes(b"")
     with pytest.raises(ValueError, match=r"cannot tell the format .* known suffixes are"):
         load_dataset(tmp_path / "data.parquet")
+
+
+def test_an_option_the_loader_lacks_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"^the digits dataset has no 'split' option; it takes "
+                                         r"none\.$"):
+        load_dataset("digits", split="train")
+    np.savez(tmp_path / "a.npz", images=np.zeros((2, 3, 3), np.uint8), labels=[0, 1])
+    with pytest.raises(ValueError, match=r"a\.npz has no 'split' option; its options are "
+                                         r"\['name', 'max_entries'"):
+        load_dataset(tmp_path / "a.npz", split="train")
+    with pytest.raises(ValueError, match=r"dataset 'mnist' has no 'size' option; its options "
+                                         r"are \['split'\]\."):
+        load_dataset("mnist", tmp_path, size=(8, 8))

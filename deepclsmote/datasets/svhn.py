@@ -15,7 +15,7 @@ SPLITS = ("test", "train", "extra")
 CLASSES = [str(d) for d in range(10)]
 
 
-def load_svhn(path, split: str = "test", name: str | None = None) -> ImageDataset:
+def load_svhn(path, split: str | None = None, name: str | None = None) -> ImageDataset:
     """SVHN (format 2, 32x32 crops): images (N, 32, 32, 3) uint8, labels 0..9.
 
     The files store digit 0 as label 10; it is returned as 0, so that label
@@ -25,8 +25,10 @@ def load_svhn(path, split: str = "test", name: str | None = None) -> ImageDatase
     ----------
     path : path-like
         A ``.mat`` file, or the folder holding ``<split>_32x32.mat``.
-    split : {"test", "train", "extra"}, default "test"
-        Which file to read when ``path`` is a folder.
+    split : {"test", "train", "extra"}, optional
+        Which file to read when ``path`` is a folder (default ``"test"``).
+        Refused with a file, which is already one split: a ``split`` that
+        disagreed with the file would otherwise be ignored without a word.
     name : str, optional
         Defaults to ``"svhn-<split>"`` (or the file's stem).
 
@@ -41,7 +43,10 @@ def load_svhn(path, split: str = "test", name: str | None = None) -> ImageDatase
 
     path = Path(path)
     if path.is_dir():
-        path = path / f"{check_choice(split, SPLITS, 'split')}_32x32.mat"
+        path = path / f"{check_choice(split or 'test', SPLITS, 'split')}_32x32.mat"
+    elif split is not None:
+        raise ValueError(f"split picks a file in a folder of SVHN files; {path} is a file "
+                         f"already (pass its folder, or no split); got split={split!r}.")
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found.")
     try:

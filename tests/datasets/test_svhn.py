@@ -31,6 +31,10 @@ def test_file_path_and_missing_split(svhn):
         load_svhn(folder, split="train")
     with pytest.raises(ValueError, match="split must be one of"):
         load_svhn(folder, split="valid")
+    assert load_svhn(folder, split="test").name == "svhn-test"
+    # a file is one split already: asking it for another is refused, not ignored
+    with pytest.raises(ValueError, match=r"test_32x32\.mat is a file already .*split='train'"):
+        load_svhn(folder / "test_32x32.mat", split="train")
 
 
 def test_wrong_shapes_refused(tmp_path):

@@ -110,8 +110,10 @@ def cmd_evaluate(args) -> int:
     from .evaluation.experiment import ExperimentConfig, run_experiment
     from .evaluation.report import write_report
 
-    data = load_dataset(args.dataset, args.data_dir,
-                        **({"split": args.split} if args.split is not None else {}))
+    options = {"split": args.split} if args.split is not None else {}
+    if args.size is not None:   # "32x32"; the loader checks the pair
+        options["size"] = tuple(args.size.lower().split("x"))
+    data = load_dataset(args.dataset, args.data_dir, **options)
     cfg = ExperimentConfig(
         dataset=data.name, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
         folds=args.folds, seeds=[int(s) for s in args.seeds.split(",")],
@@ -220,6 +222,9 @@ def build_parser(
                                     "paper's pools) or test; default the loader's own (test, "
                                     "train for GTSRB). Not for .npz, .csv, image folders "
                                     "or digits")
+    ev.add_argument("--size", metavar="HxW",
+                    help="resize every image to H x W pixels, for an image folder or zip whose "
+                         "images differ in size, or GTSRB (default 32x32)")
     ev.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help="comma-separated; see deepclsmote.evaluation.methods.METHODS")
     ev.add_argument("--folds", type=int, default=5)

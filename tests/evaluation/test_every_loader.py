@@ -248,3 +248,23 @@ def test_a_split_is_refused_where_the_format_has_none(write, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "has no 'split' option" in err and "TypeError" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_resizes_an_image_folder_of_mixed_sizes(tmp_path, capsys):
+    write_png_tree(tmp_path / "pngs", *image_set(20))
+    Image.new("L", (24, 18)).save(tmp_path / "pngs" / CLASS_NAMES[0] / "odd.png")
+    args = ["evaluate", "--dataset", str(tmp_path / "pngs"), "--methods", "ros", "--folds", "2",
+            "--profile", "smoke", "--augment", "on", "--device", "cpu"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 2
+    assert "images must share one size" in capsys.readouterr().err
+    assert main([*args, "--size", "16x16", "--out", str(tmp_path / "b")]) == 0
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["dataset"]["image_shape"] == [16, 16]
+    assert report["dataset"]["available"] == N_CLASSES * PER_CLASS + 1
+    for bad, message in (("16", "size must be a (height, width) pair; got ('16',)"),
+                         ("0x16", "size must be positive")):
+        assert main([*args, "--size", bad, "--out", str(tmp_path / bad)]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", "digits", "--size", "8x8", "--methods", "ros",
+                 "--out", str(tmp_path / "d")]) == 2
+    assert "the digits dataset has no 'size' option; it takes none." in capsys.readouterr().err

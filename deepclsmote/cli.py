@@ -121,7 +121,9 @@ def cmd_evaluate(args) -> int:
         augmentations=[False, True] if args.augment == "both" else [args.augment == "on"],
         lr_schedule=args.lr_schedule,
     )
-    print(f"{data.name}: {len(data)} images {data.images.shape[1:]}, {len(data.classes)} classes; "
+    empty = int((data.counts() == 0).sum())
+    print(f"{data.name}: {len(data)} images {data.images.shape[1:]}, {len(data.classes)} classes"
+          f"{f' ({empty} without images, left out)' if empty else ''}; "
           f"profile {cfg.profile}, {cfg.folds} folds, seeds {cfg.seeds}")
 
     def progress(what: str, done: int, total: int) -> None:

@@ -116,13 +116,34 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     if len(counts) != k:
         raise ValueError(f"{len(counts)} class counts for {k} classes.")
     reserve = cfg.test_per_class or max(2, min(available) // 10)
-    counts = imbalance.scale_to_fit(counts, available, reserve=reserve)
+    counts = imbalance.scale_to_fit(counts, available, reserve=reserve, names=data.classes)
     pool = PROFILES[cfg.profile]["pool"]
     if pool is not None and sum(counts) > pool:
         counts = imbalance.scale_to_fit(counts, [round(c * pool / sum(counts)) + 1
                                                  for c in counts])
     # Every fold trains on 3+ per class, which a validation split (tuning) needs.
     return [max(c, cfg.folds + 2, 6) for c in counts]
+
+
+def _classes_with_images(data: ImageDataset) -> tuple[ImageDataset, list[str]]:
+    """``data`` without the classes that hold no image (the rest relabelled in order), and
+    the names of those left out.
+
+    A loader may name classes that hold no image: EMNIST letters' unused class
+    0, GTSRB's 43 classes read from a folder of a few, an ``.npz`` whose
+    ``classes`` or labels skip a value. There is nothing in them to draw,
+    train on or test, so they are left out and the report names them; a class
+    with too few images is still refused by name.
+    """
+    counts = data.counts()
+    if counts.all():
+        return data, []
+    keep = np.flatnonzero(counts)
+    relabel = np.full(len(counts), -1, dtype=np.int64)
+    relabel[keep] = np.arange(len(keep))
+    kept = ImageDataset(data.images, relabel[data.labels], [data.classes[c] for c in keep],
+                        data.name)
+    return kept, [data.classes[c] for c in np.flatnonzero(counts == 0)]
 
 
 def max_shift_for(side: int) -> int:
@@ -178,6 +199,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     the first fold's figures (loss curves, latent projection, image grids).
     """
     profile = PROFILES[cfg.profile]
+    data, without_images = _classes_with_images(data)
     counts = pool_counts(cfg, data)
     fold_size = sum(counts) * (cfg.folds - 1) // cfg.folds
     sampler_params = {**profile["sampler"], "device": cfg.device}
@@ -244,7 +266,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "library_version": __version__,
         "config": asdict(cfg),
         "dataset": {"name": data.name, "classes": data.classes,
-                    "image_shape": list(data.images.shape[1:]), "available": len(data)},
+                    "image_shape": list(data.images.shape[1:]), "available": len(data),
+                    **({"classes_without_images": without_images} if without_images else {})},
         "pool_counts": counts,
         "test_per_class": int(np.bincount(y_test).max()) if len(cfg.seeds) else None,
         "rest_per_class": (np.bincount(data.labels[rest], minlength=len(labels)).tolist()

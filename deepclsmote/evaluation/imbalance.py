@@ -58,7 +58,8 @@ def geometric_counts(n_max: int, n_classes: int, ratio: float) -> list[int]:
     return [max(1, round(n_max * ratio**-s)) for s in steps.tolist()]
 
 
-def scale_to_fit(counts: Sequence[int], available: Sequence[int], *, reserve: int = 0) -> list[int]:
+def scale_to_fit(counts: Sequence[int], available: Sequence[int], *, reserve: int = 0,
+                 names: list[str] | None = None) -> list[int]:
     """Scale a profile down by one factor so every class fits in what it has.
 
     The factor is the largest ``f <= 1`` with ``counts[c] * f + reserve <=
@@ -75,6 +76,8 @@ def scale_to_fit(counts: Sequence[int], available: Sequence[int], *, reserve: in
         Images each class has, in the same class order.
     reserve : int, default=0
         Images per class kept back for testing.
+    names : list of str, optional
+        Class names, for the message that refuses a class with too few images.
 
     Examples
     --------
@@ -97,8 +100,8 @@ def scale_to_fit(counts: Sequence[int], available: Sequence[int], *, reserve: in
     if len(short):
         c = int(short[0])
         raise ValueError(
-            f"class {c} has {avail[c]} images; {reserve} reserved for testing leave fewer "
-            f"than the 2 training images each class needs."
+            f"class {_name(c, names)} has {avail[c]} images; {reserve} reserved for testing "
+            f"leave fewer than the 2 training images each class needs."
         )
     factor = min(1.0, float(np.min(budget / counts_arr)))
     scaled = np.floor(counts_arr * factor + _EPS).astype(np.int64)

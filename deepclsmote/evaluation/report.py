@@ -48,6 +48,9 @@ def markdown(report: dict) -> str:
     lines[-1] += (" Recall, rarest: the mean recall of "
                   + ", ".join(str(names[c]) if c < len(names) else str(c) for c in rarest)
                   + f" ({which}).")
+    if report["dataset"].get("classes_without_images"):
+        lines[-1] += (" Classes without images, left out: "
+                      + ", ".join(report["dataset"]["classes_without_images"]) + ".")
     if report.get("rest_per_class"):
         lines[-1] += (" Every image outside the pool: the images no fold trained on, the "
                       f"balanced test set's included, up to {REST_PER_CLASS:,} a class: "

@@ -28,7 +28,6 @@ from deepclsmote.datasets import load_dataset
 from ..datasets.conftest import write_idx
 
 N_CLASSES, PER_CLASS = 10, 24
-GTSRB_CLASSES = 43  # the loader always returns GTSRB's 43 classes, so all are written
 CLASS_NAMES = [f"class {c}" for c in range(N_CLASSES)]
 
 
@@ -145,10 +144,11 @@ def svhn_by_name(tmp):
 
 
 def gtsrb_folder(tmp):
-    images, labels = image_set(40, 3, n_classes=GTSRB_CLASSES, per_class=8)
+    """Ten of GTSRB's 43 classes: the loader names all 43, and evaluate leaves out the rest."""
+    images, labels = image_set(40, 3)
     header = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"
     root = tmp / "GTSRB"
-    for c in range(GTSRB_CLASSES):
+    for c in range(N_CLASSES):
         folder = root / "Final_Training" / "Images" / f"{c:05d}"
         folder.mkdir(parents=True)
         rows = [header]
@@ -200,23 +200,26 @@ WRITERS = [idx_folder_gz, mnist_by_name, fashion_by_name, kmnist_by_name, emnist
 def test_evaluate_runs_on_every_loader(write, tmp_path, capsys):
     dataset_args, load_args = write(tmp_path)
     expected = load_dataset(*load_args)
-    if write is gtsrb_folder:
-        assert expected.counts().tolist() == [8] * GTSRB_CLASSES
-    elif write is not digits:
-        assert expected.counts().tolist() == [PER_CLASS] * N_CLASSES
+    counts = expected.counts().tolist()
+    if write is not digits:
+        assert [n for n in counts if n] == [PER_CLASS] * N_CLASSES
+    with_images = [c for c, n in zip(expected.classes, counts, strict=True) if n]
+    without = [c for c, n in zip(expected.classes, counts, strict=True) if not n]
+    assert len(without) == (33 if write is gtsrb_folder else 0)   # GTSRB names its 43 classes
     out = tmp_path / "report"
     assert main(["evaluate", *dataset_args, "--methods", "ros,deepclsmote", "--folds", "2",
                  "--profile", "smoke", "--augment", "on", "--device", "cpu",
                  "--out", str(out)]) == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
-    assert report["dataset"] == {"name": expected.name, "classes": expected.classes,
+    assert report["dataset"] == {"name": expected.name, "classes": with_images,
                                  "image_shape": list(expected.images.shape[1:]),
-                                 "available": len(expected)}
+                                 "available": len(expected),
+                                 **({"classes_without_images": without} if without else {})}
     # every image is in the pool or outside it, where the balanced test set is drawn; the
     # split of every image outside is left out when that is only the balanced test set
-    outside = report["rest_per_class"] or [report["test_per_class"]] * len(expected.classes)
+    outside = report["rest_per_class"] or [report["test_per_class"]] * len(with_images)
     assert [p + r for p, r in zip(report["pool_counts"], outside, strict=True)] == (
-        expected.counts().tolist())
+        [n for n in counts if n])
     assert min(outside) >= report["test_per_class"] >= 2
     runs = {(r["method"], r["split"], r.get("fold")) for r in report["runs"]}
     assert {(m, "fold", f) for m in ("ros", "deepclsmote") for f in (0, 1)} <= runs

@@ -426,3 +426,31 @@ def test_each_deep_method_balances_with_its_own_settings(small_imbalanced, metho
     params = deep.get_params()
     assert all(params[k] == v for k, v in _DEEP[method][1].items())
     assert params["epochs"] == 1   # the experiment's budget reaches every method
+
+
+def test_classes_without_images_are_left_out_and_named(tmp_path, capsys):
+    digits = load_digits()
+    keep = np.isin(digits.labels, [0, 1, 3])       # "2" and "4".."9" are named but empty
+    np.savez(tmp_path / "gap.npz", images=digits.images[keep], labels=digits.labels[keep],
+             classes=np.array(digits.classes))
+    out = tmp_path / "rep"
+    assert main(["evaluate", "--dataset", str(tmp_path / "gap.npz"), "--methods", "ros",
+                 "--folds", "2", "--profile", "smoke", "--device", "cpu", "--augment", "on",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["dataset"]["classes"] == ["0", "1", "3"]
+    assert report["dataset"]["classes_without_images"] == ["2", "4", "5", "6", "7", "8", "9"]
+    assert len(report["pool_counts"]) == 3
+    assert all(np.array(r["confusion_matrix"]).shape == (3, 3) for r in report["runs"])
+    assert "Classes without images, left out: 2, 4, 5, 6, 7, 8, 9." in (
+        (out / "report.md").read_text())
+    assert "10 classes (7 without images, left out)" in capsys.readouterr().out
+    # a class that holds images, but too few, is still refused by name
+    few = np.flatnonzero(digits.labels == 3)[:3]
+    np.savez(tmp_path / "few.npz", images=digits.images[np.concatenate(
+        [np.flatnonzero(keep & (digits.labels != 3)), few])],
+        labels=np.concatenate([digits.labels[keep & (digits.labels != 3)], [3, 3, 3]]))
+    capsys.readouterr()
+    assert main(["evaluate", "--dataset", str(tmp_path / "few.npz"), "--methods", "ros",
+                 "--profile", "smoke", "--out", str(tmp_path / "few")]) == 2
+    assert "class 2 ('3') has 3 images" in capsys.readouterr().err

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -125,9 +125,9 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     return [max(c, cfg.folds + 2, 6) for c in counts]
 
 
-def _classes_with_images(data: ImageDataset) -> tuple[ImageDataset, list[str]]:
+def _classes_with_images(data: ImageDataset) -> tuple[ImageDataset, list[int]]:
     """``data`` without the classes that hold no image (the rest relabelled in order), and
-    the names of those left out.
+    the indices of the classes kept.
 
     A loader may name classes that hold no image: EMNIST letters' unused class
     0, GTSRB's 43 classes read from a folder of a few, an ``.npz`` whose
@@ -136,14 +136,13 @@ def _classes_with_images(data: ImageDataset) -> tuple[ImageDataset, list[str]]:
     with too few images is still refused by name.
     """
     counts = data.counts()
-    if counts.all():
-        return data, []
-    keep = np.flatnonzero(counts)
+    keep = np.flatnonzero(counts).tolist()
+    if len(keep) == len(counts):
+        return data, keep
     relabel = np.full(len(counts), -1, dtype=np.int64)
     relabel[keep] = np.arange(len(keep))
-    kept = ImageDataset(data.images, relabel[data.labels], [data.classes[c] for c in keep],
-                        data.name)
-    return kept, [data.classes[c] for c in np.flatnonzero(counts == 0)]
+    return ImageDataset(data.images, relabel[data.labels], [data.classes[c] for c in keep],
+                        data.name), keep
 
 
 def max_shift_for(side: int) -> int:
@@ -199,7 +198,11 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     the first fold's figures (loss curves, latent projection, image grids).
     """
     profile = PROFILES[cfg.profile]
-    data, without_images = _classes_with_images(data)
+    everything = data
+    data, kept = _classes_with_images(everything)
+    without_images = [c for i, c in enumerate(everything.classes) if i not in kept]
+    if without_images and cfg.counts is not None and len(cfg.counts) == len(everything.classes):
+        cfg = replace(cfg, counts=[cfg.counts[c] for c in kept])   # counts of every class given
     counts = pool_counts(cfg, data)
     fold_size = sum(counts) * (cfg.folds - 1) // cfg.folds
     sampler_params = {**profile["sampler"], "device": cfg.device}

@@ -162,6 +162,28 @@ def test_evaluate_job_writes_the_report(server):
         assert job["result"]["findings"][0]["text"].startswith("none, classifier ")
 
 
+def test_evaluate_job_leaves_out_a_class_without_images(server):
+    from deepclsmote.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    keep = np.isin(y, [0, 1, 3])    # labels 0, 1 and 3: class "2" is named, and empty
+    buf = io.BytesIO()
+    np.savez(buf, images=X[keep][:150], labels=y[keep][:150])
+    with server.client() as c:
+        r = c.post("/v1/datasets", files={"file": ("gap.npz", buf.getvalue())})
+        assert r.status_code == 201, r.text
+        assert [k["count"] for k in r.json()["classes"]][2] == 0
+        r = c.post("/v1/jobs", json={"kind": "evaluate", "dataset_id": r.json()["id"],
+                                     "params": {"methods": ["ros"], "folds": 2,
+                                                "profile": "smoke", "augment": "on"}})
+        assert r.status_code == 202, r.text
+        job = wait_for(c, r.json()["id"])
+        assert job["status"] == "succeeded", job
+        report = json.loads(_download(c, job["id"], "report.json"))
+        assert report["dataset"]["classes"] == ["0", "1", "3"]
+        assert report["dataset"]["classes_without_images"] == ["2"]
+
+
 def _mnist_zip(counts: dict[int, int]) -> bytes:
     from deepclsmote.datasets import load_idx_pair
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepclsmote.cli import main
-from deepclsmote.datasets import load_digits
+from deepclsmote.datasets import ImageDataset, load_digits
 from deepclsmote.evaluation.experiment import (
     ExperimentConfig,
     combine_reports,
@@ -445,6 +445,13 @@ def test_classes_without_images_are_left_out_and_named(tmp_path, capsys):
     assert "Classes without images, left out: 2, 4, 5, 6, 7, 8, 9." in (
         (out / "report.md").read_text())
     assert "10 classes (7 without images, left out)" in capsys.readouterr().out
+    # the service passes the dataset's own counts, one per class named, zeros included
+    gap = ImageDataset(digits.images[keep], digits.labels[keep], digits.classes, "gap")
+    cfg = ExperimentConfig("gap", methods=["ros"], folds=2, seeds=[0], profile="smoke",
+                           counts=gap.counts().tolist(), device="cpu")
+    report, _ = run_experiment(cfg, gap)
+    assert report["config"]["counts"] == [int(n) for n in gap.counts() if n]
+    assert len(report["pool_counts"]) == 3 and report["dataset"]["classes"] == ["0", "1", "3"]
     # a class that holds images, but too few, is still refused by name
     few = np.flatnonzero(digits.labels == 3)[:3]
     np.savez(tmp_path / "few.npz", images=digits.images[np.concatenate(

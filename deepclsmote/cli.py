@@ -110,7 +110,7 @@ def cmd_evaluate(args) -> int:
     from .evaluation.experiment import ExperimentConfig, run_experiment
     from .evaluation.report import write_report
 
-    options = {"split": args.split} if args.split is not None else {}
+    options = {k: v for k, v in (("split", args.split), ("subset", args.subset)) if v is not None}
     if args.size is not None:   # "32x32"; the loader checks the pair
         options["size"] = tuple(args.size.lower().split("x"))
     data = load_dataset(args.dataset, args.data_dir, **options)
@@ -224,6 +224,8 @@ def build_parser(
                                     "paper's pools) or test; default the loader's own (test, "
                                     "train for GTSRB). Not for .npz, .csv, image folders "
                                     "or digits")
+    ev.add_argument("--subset", help="EMNIST's subset: balanced (default), byclass, bymerge, "
+                                     "digits, letters or mnist")
     ev.add_argument("--size", metavar="HxW",
                     help="resize every image to H x W pixels, for an image folder or zip whose "
                          "images differ in size, or GTSRB (default 32x32)")

@@ -242,6 +242,26 @@ def test_evaluate_reads_the_split_it_is_asked_for(tmp_path, capsys):
     assert "split must be one of ['test', 'train']; got 'valid'" in capsys.readouterr().err
 
 
+def test_evaluate_reads_emnist_letters_without_its_unused_class(tmp_path, capsys):
+    images, labels = image_set(16)
+    write_idx_folder(tmp_path, "emnist-letters-test", images.transpose(0, 2, 1), labels + 1,
+                     gz=True)   # letters are labelled 1..26; 0 is named but never used
+    (tmp_path / "emnist-letters-mapping.txt").write_text(
+        "".join(f"{c} {64 + c} {96 + c}\n" for c in range(1, 27)))
+    args = ["evaluate", "--dataset", "emnist", "--data-dir", str(tmp_path), "--methods", "ros",
+            "--folds", "2", "--profile", "smoke", "--augment", "on", "--device", "cpu"]
+    assert main([*args, "--subset", "letters", "--out", str(tmp_path / "a")]) == 0
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["dataset"]["name"] == "emnist-letters-test"
+    assert report["dataset"]["classes"] == list("ABCDEFGHIJ")
+    assert report["dataset"]["classes_without_images"] == ["N/A", *"KLMNOPQRSTUVWXYZ"]
+    assert main([*args, "--subset", "words", "--out", str(tmp_path / "b")]) == 2
+    assert "subset must be one of" in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", "mnist", "--data-dir", str(tmp_path), "--subset",
+                 "letters", "--out", str(tmp_path / "c")]) == 2
+    assert "dataset 'mnist' has no 'subset' option" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("write", [npz_arrays, image_folder_zip, digits],
                          ids=["npz", "zip", "digits"])
 def test_a_split_is_refused_where_the_format_has_none(write, tmp_path, capsys):

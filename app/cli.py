@@ -454,6 +454,11 @@ def _evaluate(ev: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         ev.error("give exactly one of --dataset (evaluate here) or --dataset-id (evaluate "
                  "on the service)")
     if args.dataset_id is not None:
+        local = [f"--{k.replace('_', '-')}" for k in ("data_dir", "split", "subset", "size")
+                 if getattr(args, k) is not None]
+        if local:
+            ev.error(f"{', '.join(local)} apply to --dataset (files read here); a stored "
+                     f"dataset is read as it was uploaded")
         return cmd_evaluate_remote(args)
     if args.out is None:
         ev.error("the following arguments are required: --out")

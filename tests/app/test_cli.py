@@ -133,6 +133,11 @@ def test_evaluate_needs_exactly_one_source(capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "--dataset", "digits"])
     assert "required: --out" in capsys.readouterr().err
+    # options of the files read here are refused for a stored dataset, not ignored
+    with pytest.raises(SystemExit) as info:
+        main(["evaluate", "--dataset-id", "0" * 32, "--split", "train", "--size", "8x8"])
+    assert info.value.code == 2
+    assert "--split, --size apply to --dataset (files read here)" in capsys.readouterr().err
 
 
 def test_service_errors_exit_1_with_the_message(run, capsys):

@@ -125,9 +125,10 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     return [max(c, cfg.folds + 2, 6) for c in counts]
 
 
-def _classes_with_images(data: ImageDataset) -> tuple[ImageDataset, list[int]]:
-    """``data`` without the classes that hold no image (the rest relabelled in order), and
-    the indices of the classes kept.
+def _classes_with_images(cfg: ExperimentConfig, data: ImageDataset
+                         ) -> tuple[ExperimentConfig, ImageDataset, list[str]]:
+    """``data`` without the classes that hold no image (the rest relabelled in order), the
+    config with counts given for every class narrowed to those kept, and the names left out.
 
     A loader may name classes that hold no image: EMNIST letters' unused class
     0, GTSRB's 43 classes read from a folder of a few, an ``.npz`` whose
@@ -136,13 +137,16 @@ def _classes_with_images(data: ImageDataset) -> tuple[ImageDataset, list[int]]:
     with too few images is still refused by name.
     """
     counts = data.counts()
-    keep = np.flatnonzero(counts).tolist()
+    keep = np.flatnonzero(counts)
     if len(keep) == len(counts):
-        return data, keep
+        return cfg, data, []
+    if cfg.counts is not None and len(cfg.counts) == len(counts):
+        cfg = replace(cfg, counts=[cfg.counts[c] for c in keep])
     relabel = np.full(len(counts), -1, dtype=np.int64)
     relabel[keep] = np.arange(len(keep))
-    return ImageDataset(data.images, relabel[data.labels], [data.classes[c] for c in keep],
-                        data.name), keep
+    kept = ImageDataset(data.images, relabel[data.labels], [data.classes[c] for c in keep],
+                        data.name)
+    return cfg, kept, [data.classes[c] for c in np.flatnonzero(counts == 0)]
 
 
 def max_shift_for(side: int) -> int:
@@ -198,11 +202,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     the first fold's figures (loss curves, latent projection, image grids).
     """
     profile = PROFILES[cfg.profile]
-    everything = data
-    data, kept = _classes_with_images(everything)
-    without_images = [c for i, c in enumerate(everything.classes) if i not in kept]
-    if without_images and cfg.counts is not None and len(cfg.counts) == len(everything.classes):
-        cfg = replace(cfg, counts=[cfg.counts[c] for c in kept])   # counts of every class given
+    cfg, data, without_images = _classes_with_images(cfg, data)
     counts = pool_counts(cfg, data)
     fold_size = sum(counts) * (cfg.folds - 1) // cfg.folds
     sampler_params = {**profile["sampler"], "device": cfg.device}

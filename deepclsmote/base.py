@@ -25,7 +25,7 @@ from imblearn.utils import check_sampling_strategy, check_target_type
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import __version__, checkpoint, generation
+from . import __version__, checkpoint, generation, recipes
 from . import _validation as v
 from .nn import AutoencoderConfig, build_autoencoder, default_latent_size
 from .training import ResumeError, TrainConfig, TrainResult, train_autoencoder
@@ -113,6 +113,24 @@ class BaseDeepOverSampler(BaseOverSampler):
         """The seed of generation: the training seed's neighbour, so both follow
         ``random_state`` and ``fit_resample`` and ``sample`` agree."""
         return (self.seed_ + 1) % (2**63)
+
+    def check_params(self):
+        """Check the parameters without data, as ``fit`` would first; return ``self``.
+
+        Raises ``ValueError`` or ``TypeError`` naming the parameter, so that a
+        caller (a service queueing a job, say) can refuse a request at once.
+
+        Examples
+        --------
+        >>> from deepclsmote import DeepCLSMOTE
+        >>> DeepCLSMOTE(foreground_margin=2).check_params()
+        Traceback (most recent call last):
+        ...
+        ValueError: foreground_margin keeps residual decoding's change ...
+        """
+        self._validate_params()
+        self._check_decoding()
+        return self
 
     def _check_decoding(self) -> None:
         """Refuse a ``foreground_margin`` without residual decoding (fit and generation)."""
@@ -350,6 +368,8 @@ class BaseDeepOverSampler(BaseOverSampler):
             "library_version": __version__,
             "estimator": type(self).__name__,
             "params": params,
+            "recipe": recipes.describe(type(self).__name__, params,
+                                       name=getattr(self, "_recipe", None)),
             "image_spec": self.image_spec_.to_dict(),
             "autoencoder": self.autoencoder_config_.to_dict(),
             "classes": self.classes_.tolist(),
@@ -399,6 +419,8 @@ class BaseDeepOverSampler(BaseOverSampler):
     @classmethod
     def _from_checkpoint(cls, config: dict, tensors: dict, device):
         sampler = cls(**config["params"], device=device)
+        # a model saved before recipes is described by the recipe nearest its parameters
+        sampler._recipe = (config.get("recipe") or {}).get("name")
         sampler.seed_ = config["params"]["random_state"]
         sampler.device_ = v.resolve_device(device)
         sampler.image_spec_ = v.ImageSpec.from_dict(config["image_spec"])

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DeepCLSMOTE, DeepSMOTE, __version__
+from . import __version__
 from .evaluation.imbalance import MNIST_TEST_COUNTS
-from .evaluation.methods import DEFAULT_METHODS
+from .evaluation.methods import DEFAULT_METHODS, METHODS
 from .generation import DECODINGS, INTERPOLATIONS
+from .recipes import DEFAULT_RECIPE, RECIPES, make_sampler
 
 # DeepSMOTE's MNIST class counts scaled down to fit small pools.
 DEMO_COUNTS = {
@@ -42,13 +43,15 @@ def _progress(epoch: int, epochs: int, parts: dict) -> None:
           f"(recon {parts['recon']:.4f})", end="\n" if epoch == epochs else "", flush=True)
 
 
+#: The sampler options of ``demo`` and ``resample``: unset ones keep the recipe's value.
+_SAMPLER_OPTIONS = ("epochs", "batch_size", "dim_h", "n_z", "decoding", "interpolation",
+                    "step_scale", "foreground_margin", "train_shift")
+
+
 def _make_sampler(args, callback):
-    cls = DeepSMOTE if args.method == "deepsmote" else DeepCLSMOTE
-    return cls(epochs=args.epochs, batch_size=args.batch_size, dim_h=args.dim_h, n_z=args.n_z,
-               random_state=args.seed, device=args.device, decoding=args.decoding,
-               interpolation=args.interpolation, step_scale=args.step_scale,
-               foreground_margin=args.foreground_margin, train_shift=args.train_shift,
-               callback=callback)
+    overrides = {k: getattr(args, k) for k in _SAMPLER_OPTIONS if getattr(args, k) is not None}
+    return make_sampler(args.recipe, **overrides, random_state=args.seed, device=args.device,
+                        callback=callback)
 
 
 def cmd_demo(args) -> int:
@@ -74,7 +77,7 @@ def cmd_demo(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     grid = real_vs_synthetic_grid(
         out / "grid.png", X_imb, y_imb, X_syn, y_syn, sampler.image_spec_,
-        title=f"{type(sampler).__name__} on imbalanced {args.dataset}: real (left), "
+        title=f"{args.recipe} on imbalanced {args.dataset}: real (left), "
               f"synthetic (right)",
     )
     np.savez_compressed(out / "resampled.npz", images=X_res, labels=y_res)
@@ -119,12 +122,13 @@ def cmd_evaluate(args) -> int:
         folds=args.folds, seeds=[int(s) for s in args.seeds.split(",")],
         profile=args.profile, device=args.device, test_per_class=args.test_per_class,
         augmentations=[False, True] if args.augment == "both" else [args.augment == "on"],
-        lr_schedule=args.lr_schedule,
+        lr_schedule=args.lr_schedule, grow=args.grow,
     )
     empty = int((data.counts() == 0).sum())
     print(f"{data.name}: {len(data)} images {data.images.shape[1:]}, {len(data.classes)} classes"
           f"{f' ({empty} without images, left out)' if empty else ''}; "
-          f"profile {cfg.profile}, {cfg.folds} folds, seeds {cfg.seeds}")
+          f"profile {cfg.profile}, {cfg.folds} folds, seeds {cfg.seeds}"
+          f"{f', every class grown to {cfg.grow:g} x the largest' if cfg.grow != 1 else ''}")
 
     def progress(what: str, done: int, total: int) -> None:
         width = 30
@@ -170,24 +174,26 @@ def cmd_combine(args) -> int:
     return 0
 
 
-def _common(p: argparse.ArgumentParser, epochs: int, dim_h: int, n_z: int | None,
-            batch_size: int) -> None:
-    p.add_argument("--method", choices=["deepclsmote", "deepsmote"], default="deepclsmote")
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=batch_size)
-    p.add_argument("--dim-h", type=int, default=dim_h)
-    p.add_argument("--n-z", type=int, default=n_z)
-    p.add_argument("--decoding", choices=DECODINGS, default="direct")
-    p.add_argument("--interpolation", choices=INTERPOLATIONS, default="smote",
+def _common(p: argparse.ArgumentParser, **defaults) -> None:
+    """The sampler's options; each one left out keeps the recipe's value (or ``defaults``)."""
+    p.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE,
+                   help="; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
+                   + " (default: %(default)s)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--dim-h", type=int)
+    p.add_argument("--n-z", type=int)
+    p.add_argument("--decoding", choices=DECODINGS)
+    p.add_argument("--interpolation", choices=INTERPOLATIONS,
                    help="smote: toward a neighbour of the class (DeepSMOTE); transfer: by a "
                         "neighbour step of any class (see docs/results.md)")
-    p.add_argument("--step-scale", type=float, default=1.0,
-                   help="u ~ U(0, step-scale) along each step; 1.5 with transfer measured best")
-    p.add_argument("--foreground-margin", type=int, default=None,
+    p.add_argument("--step-scale", type=float, help="u ~ U(0, step-scale) along each step")
+    p.add_argument("--foreground-margin", type=int,
                    help="residual decoding: keep the change on the base image's foreground "
                         "grown by this many pixels (no speckle on a dark background)")
-    p.add_argument("--train-shift", type=int, default=0,
+    p.add_argument("--train-shift", type=int,
                    help="train the autoencoder on images shifted by up to this many pixels")
+    p.set_defaults(**defaults)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
 
@@ -208,13 +214,13 @@ def build_parser(
     demo.add_argument("--dataset", choices=sorted(DEMO_COUNTS), default="digits")
     demo.add_argument("--data-dir", help="folder of the MNIST IDX files (mnist only)")
     demo.add_argument("--out", default="demo_out")
-    _common(demo, epochs=60, dim_h=32, n_z=32, batch_size=32)
+    _common(demo, epochs=60, dim_h=32, n_z=32, batch_size=32)   # seconds on a CPU
     demo.set_defaults(func=cmd_demo)
     res = sub.add_parser("resample", help="fit_resample an .npz of images and labels")
     res.add_argument("input")
     res.add_argument("--out", required=True)
     res.add_argument("--model", help="also save the fitted model into this folder")
-    _common(res, epochs=50, dim_h=64, n_z=None, batch_size=100)
+    _common(res)
     res.set_defaults(func=cmd_resample)
     ev = sub.add_parser("evaluate", help="compare oversamplers with a classifier (report, figures)")
     ev.add_argument("--dataset", required=True,
@@ -230,7 +236,12 @@ def build_parser(
                     help="resize every image to H x W pixels, for an image folder or zip whose "
                          "images differ in size, or GTSRB (default 32x32)")
     ev.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                    help="comma-separated; see deepclsmote.evaluation.methods.METHODS")
+                    help="comma-separated, from " + ", ".join(METHODS)
+                    + " (default: %(default)s)")
+    ev.add_argument("--grow", type=float, default=1.0,
+                    help="how far every oversampling method grows the classes, as a multiple "
+                         "of the largest: 1 balances (default); 2 grows every class, the "
+                         "largest included, to twice the largest")
     ev.add_argument("--folds", type=int, default=5)
     ev.add_argument("--seeds", default="0", help="comma-separated seeds")
     ev.add_argument("--profile", choices=["smoke", "cpu", "paper"], default="cpu",

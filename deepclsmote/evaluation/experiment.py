@@ -18,10 +18,6 @@ Protocol, per seed:
    balanced test set is only as large as the largest class leaves, so the
    rarest classes' recall is measured on many more images there.
 
-``deepclsmote_tuned`` first chooses its class-latent weights and decoding on a
-validation split of the fold's training part (``evaluation.tuning``), scored
-by the same classifier trained with augmentation; the choice is recorded.
-
 The report holds every fold's metrics, their mean and standard deviation, and
 a paired Wilcoxon test of each method's ACSA against no oversampling.
 """
@@ -38,8 +34,8 @@ import numpy as np
 
 from .. import __version__
 from ..datasets import ImageDataset
-from . import classifiers, imbalance, metrics, tuning
-from .methods import DEFAULT_METHODS, check_methods, oversample
+from . import classifiers, imbalance, metrics
+from .methods import DEFAULT_METHODS, LEGACY_METHODS, check_grow, check_methods, oversample
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +73,12 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class ExperimentConfig:
-    """What to run. ``counts=None`` means the paper's profile scaled to fit."""
+    """What to run. ``counts=None`` means the paper's profile scaled to fit.
+
+    ``grow``: how far every oversampling method grows the classes, as a
+    multiple of the largest (1 balances; 2 grows every class, the largest
+    included, to twice the largest). ``none`` is never grown.
+    """
 
     dataset: str
     methods: list[str] = field(default_factory=lambda: list(DEFAULT_METHODS))
@@ -88,10 +89,12 @@ class ExperimentConfig:
     test_per_class: int | None = None
     augmentations: list[bool] = field(default_factory=lambda: [False, True])
     lr_schedule: str = "constant"
+    grow: float = 1.0
     device: str = "auto"
 
     def __post_init__(self) -> None:
         self.methods = check_methods(self.methods)
+        self.grow = check_grow(self.grow)
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {list(PROFILES)}; got {self.profile!r}.")
         classifiers.check_lr_schedule(self.lr_schedule)    # before any training, not per fold
@@ -121,7 +124,7 @@ def pool_counts(cfg: ExperimentConfig, data: ImageDataset) -> list[int]:
     if pool is not None and sum(counts) > pool:
         counts = imbalance.scale_to_fit(counts, [round(c * pool / sum(counts)) + 1
                                                  for c in counts])
-    # Every fold trains on 3+ per class, which a validation split (tuning) needs.
+    # Every fold trains on 3+ per class.
     return [max(c, cfg.folds + 2, 6) for c in counts]
 
 
@@ -158,12 +161,11 @@ def max_shift_for(side: int) -> int:
     return max(1, round(side / 14))
 
 
-def _classifier_spec(cfg, epochs: int, augment: bool, steps: int | None, hflip: bool,
-                     side: int):
+def _classifier_spec(cfg, epochs: int, augment: bool, hflip: bool, side: int):
     batch_size = PROFILES[cfg.profile]["classifier"]["batch_size"]
     return classifiers.TrainSpec(epochs=epochs, batch_size=batch_size, augment=augment,
                                  max_shift=max_shift_for(side), hflip=hflip and augment,
-                                 steps=steps, lr_schedule=cfg.lr_schedule, device=cfg.device)
+                                 lr_schedule=cfg.lr_schedule, device=cfg.device)
 
 
 def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
@@ -176,22 +178,6 @@ def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
     n = len(y_tr)
     return {"history": deep.history_, "pca": xy, "pca_labels": y_tr, "centroids": centroids,
             "real": (X_tr, y_tr), "synthetic": (X_m[n:], y_m[n:]), "spec": deep.image_spec_}
-
-
-def _tune(cfg, X_tr, y_tr, sampler_params, clf_epochs, hflip, shape, n_classes, seed):
-    """Choose deepclsmote_tuned's settings on a validation split of ``X_tr`` only."""
-    profile = PROFILES[cfg.profile]
-    spec = _classifier_spec(cfg, clf_epochs, True, None, hflip, side=min(shape))
-    labels = list(range(n_classes))
-
-    def score(X_res, y_res, X_val, y_val) -> float:
-        model = classifiers.train_classifier(profile["model"], X_res, y_res, n_classes, spec,
-                                             random_state=seed)
-        pred = classifiers.predict(model, X_val, device=cfg.device)
-        return metrics.classification_report(y_val, pred, labels=labels)["acsa"]
-
-    return tuning.tune_deepclsmote(X_tr, y_tr, sampler_params=sampler_params, score=score,
-                                   random_state=seed)
 
 
 def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
@@ -214,7 +200,6 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     labels = list(range(len(data.classes)))
     hflip = data.name.lower().startswith(FLIPPABLE)
     runs: list[dict] = []
-    tuned: list[dict] = []
     figures: dict[str, dict] = {}
     total = len(cfg.seeds) * cfg.folds * len(cfg.methods)
     done = 0
@@ -232,26 +217,16 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         for fold, (tr, ho) in enumerate(folds):
             X_tr, y_tr = data.images[pool[tr]], data.labels[pool[tr]]
             X_ho, y_ho = data.images[pool[ho]], data.labels[pool[ho]]
-            balanced_size = max(np.bincount(y_tr)) * len(labels)
-            balanced_steps = clf_epochs * -(-balanced_size // clf_batch)
             for method in cfg.methods:
                 t0 = time.perf_counter()
-                params = sampler_params
-                if method == "deepclsmote_tuned":
-                    choice, trials = _tune(cfg, X_tr, y_tr, sampler_params, clf_epochs, hflip,
-                                           data.images.shape[1:3], len(labels), seed)
-                    tuned.append({"seed": seed, "fold": fold, "choice": choice,
-                                  "trials": trials})
-                    params = {**sampler_params, **choice}
-                X_m, y_m, deep = oversample(method, X_tr, y_tr, sampler_params=params,
-                                            random_state=seed)
+                X_m, y_m, deep = oversample(method, X_tr, y_tr, sampler_params=sampler_params,
+                                            random_state=seed, grow=cfg.grow)
                 if deep is not None and method not in figures:
                     figures[method] = _figure_data(deep, X_tr, y_tr, X_m, y_m)
                 n_train = len(y_m)
                 for augment in cfg.augmentations:
-                    spec = _classifier_spec(cfg, clf_epochs, augment,
-                                            balanced_steps if method == "none_steps" else None,
-                                            hflip, side=min(data.images.shape[1:3]))
+                    spec = _classifier_spec(cfg, clf_epochs, augment, hflip,
+                                            side=min(data.images.shape[1:3]))
                     model = classifiers.train_classifier(profile["model"], X_m, y_m,
                                                          len(labels), spec, random_state=seed)
                     for split_name, (Xs, ys) in {"fold": (X_ho, y_ho), **splits}.items():
@@ -281,7 +256,6 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "augment_max_shift": max_shift_for(min(data.images.shape[1:3])),
         "seconds": time.perf_counter() - start,
         "runs": runs,
-        "tuning": tuned,
         **_summaries(runs, cfg.methods, counts),
     }
     return report, figures
@@ -441,7 +415,21 @@ _PROTOCOL = ("pool_counts", "test_per_class", "sampler_epochs", "classifier_epoc
              "augment_max_shift", "profile")
 _PROTOCOL_CONFIG = ("dataset", "folds", "profile", "augmentations", "test_per_class")
 #: Protocol settings added later, with the value that reports made before them had.
-_PROTOCOL_CONFIG_ADDED = {"lr_schedule": ExperimentConfig.lr_schedule}
+_PROTOCOL_CONFIG_ADDED = {"lr_schedule": ExperimentConfig.lr_schedule,
+                          "grow": ExperimentConfig.grow}
+
+
+def _with_current_names(report: dict) -> dict:
+    """``report`` with method names of earlier versions renamed where a method is the same."""
+    methods = report["config"]["methods"]
+    rename = {old: new for old, (new, _) in LEGACY_METHODS.items()
+              if new is not None and old in methods and new not in methods}
+    if not rename:
+        return report
+    return {**report,
+            "config": {**report["config"], "methods": [rename.get(m, m) for m in methods]},
+            "runs": [{**run, "method": rename.get(run["method"], run["method"])}
+                     for run in report["runs"]]}
 
 
 def combine_reports(reports: list[dict]) -> dict:
@@ -453,7 +441,9 @@ def combine_reports(reports: list[dict]) -> dict:
     every fold. The reports must share the dataset and protocol and have
     different seeds. Only the methods every report ran are kept (the pairs
     need them all); ``combined_from`` records each report's seeds, methods,
-    seconds and library version.
+    seconds and library version. Method names of earlier versions that are
+    the same as a method of this one are read as its new name
+    (``LEGACY_METHODS``), so older seeds pool with newer ones.
     """
     if not reports:
         raise ValueError("no reports to combine.")
@@ -464,6 +454,7 @@ def combine_reports(reports: list[dict]) -> dict:
             raise ValueError(f"report {i + 1} is not an evaluate report.json (it needs "
                              f"'config' with {list(_PROTOCOL_CONFIG)}, 'seeds' and 'methods', "
                              f"and 'runs', 'dataset' and {list(_PROTOCOL)}).")
+    reports = [_with_current_names(r) for r in reports]
     first = reports[0]
     for i, r in enumerate(reports[1:], start=2):
         if r["dataset"] != first["dataset"]:
@@ -504,7 +495,6 @@ def combine_reports(reports: list[dict]) -> dict:
         "config": {**first["config"], "seeds": list(seen), "methods": methods},
         "seconds": sum(r["seconds"] for r in reports),
         "runs": runs,
-        "tuning": [t for r in reports for t in r.get("tuning", [])],
         **_summaries(runs, methods, first["pool_counts"]),
         "combined_from": [{"seeds": r["config"]["seeds"], "methods": r["config"]["methods"],
                            "seconds": r["seconds"], "library_version": r["library_version"]}

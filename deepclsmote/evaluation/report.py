@@ -9,7 +9,7 @@ import numpy as np
 
 from ..figures import real_vs_synthetic_grid
 from .imbalance import REST_PER_CLASS
-from .methods import METHODS
+from .methods import describe_method
 from .metrics import rarest_classes
 
 _COLUMNS = ("acsa", "macro_f1", "gm_ovr_macro", "gm_multiclass", "rare3_recall")
@@ -33,6 +33,7 @@ def markdown(report: dict) -> str:
         f"class; autoencoder {report['sampler_epochs']} epochs, classifier "
         f"{report['classifier_epochs']} epochs"
         f"{', learning rate annealed along a cosine' if cfg.get('lr_schedule') == 'cosine' else ''}"
+        f"{_grow_text(cfg.get('grow', 1))}"
         f"; {report['seconds']:.0f} s. Values in %: "
         f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
         f"test of ACSA against no oversampling (with {n_pairs} pairs its smallest possible "
@@ -91,13 +92,20 @@ def markdown(report: dict) -> str:
                       + (" over seeds (sd) | seeds ahead / behind |" if per_seed else ""),
                       "|---" * (len(_HEADERS) + 7 + 4 * per_seed) + "|"]
             for r in rows:
-                lines.append(f"| {METHODS.get(r['method'], r['method'])} | "
+                lines.append(f"| {describe_method(r['method'])} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS)
                              + f" | {_p(r.get('wilcoxon_vs_none'))} |"
                              + _leads(r.get("vs_ros"), per_seed, with_p=True)
                              + _leads(r.get("rarest_vs_ros"), per_seed, with_p=False))
-    lines += _tuning_lines(report.get("tuning", []))
     return "\n".join(lines) + "\n"
+
+
+def _grow_text(grow: float) -> str:
+    """The header's words for ``grow`` (nothing at 1, the balanced default)."""
+    if grow == 1:
+        return ""
+    return (f"; every oversampling method grew every class, the largest included, to {grow:g} "
+            f"times the largest")
 
 
 def _p(test: dict | None) -> str:
@@ -119,28 +127,6 @@ def _leads(d: dict | None, per_seed: bool, *, with_p: bool) -> str:
     if per_seed:
         cells += f" {_lead((d or {}).get('over_seeds'), with_p=False)} |"
     return cells
-
-
-def _tuning_lines(tuned: list[dict]) -> list[str]:
-    """How ``deepclsmote_tuned`` chose its settings, fold by fold."""
-    if not tuned:
-        return []
-    lines = ["", "## DeepCLSMOTE's settings chosen on validation splits", "",
-             "Each fold's training part was split 75/25 (stratified); every setting below "
-             "oversampled the 75 %, the augmented classifier trained on it, and the best ACSA "
-             "on the 25 % chose the setting used on the whole training part. Test data and "
-             "held-out folds played no part.", "",
-             "| seed | fold | " + " | ".join(_setting(t) for t in tuned[0]["trials"])
-             + " | chosen |", "|---" * (len(tuned[0]["trials"]) + 3) + "|"]
-    for t in tuned:
-        lines.append(f"| {t['seed']} | {t['fold']} | "
-                     + " | ".join(f"{100 * x['val_acsa']:.1f}" for x in t["trials"])
-                     + f" | {_setting(t['choice'])} |")
-    return lines
-
-
-def _setting(t: dict) -> str:
-    return f"w={t['w_compact']:g} {t['decoding']}"
 
 
 def _plt():

@@ -207,7 +207,7 @@ def test_evaluate_runs_on_every_loader(write, tmp_path, capsys):
     without = [c for c, n in zip(expected.classes, counts, strict=True) if not n]
     assert len(without) == (33 if write is gtsrb_folder else 0)   # GTSRB names its 43 classes
     out = tmp_path / "report"
-    assert main(["evaluate", *dataset_args, "--methods", "ros,deepclsmote", "--folds", "2",
+    assert main(["evaluate", *dataset_args, "--methods", "ros,recommended", "--folds", "2",
                  "--profile", "smoke", "--augment", "on", "--device", "cpu",
                  "--out", str(out)]) == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
@@ -222,10 +222,10 @@ def test_evaluate_runs_on_every_loader(write, tmp_path, capsys):
         [n for n in counts if n])
     assert min(outside) >= report["test_per_class"] >= 2
     runs = {(r["method"], r["split"], r.get("fold")) for r in report["runs"]}
-    assert {(m, "fold", f) for m in ("ros", "deepclsmote") for f in (0, 1)} <= runs
+    assert {(m, "fold", f) for m in ("ros", "recommended") for f in (0, 1)} <= runs
     assert {"recall_per_class.png", "loss_curves.png", "latent_projection.png",
-            "grid_deepclsmote.png", "report.md"} <= {p.name for p in out.iterdir()}
-    assert "deepclsmote" in (out / "report.md").read_text()
+            "grid_recommended.png", "report.md"} <= {p.name for p in out.iterdir()}
+    assert "residual decoding" in (out / "report.md").read_text()   # the recipe, described
 
 
 def test_evaluate_reads_the_split_it_is_asked_for(tmp_path, capsys):

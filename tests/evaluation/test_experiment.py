@@ -17,8 +17,7 @@ from deepclsmote.evaluation.experiment import (
 
 @pytest.fixture(scope="module")
 def smoke_report():
-    cfg = ExperimentConfig("digits", methods=["none", "none_steps", "ros", "smote",
-                                              "deepclsmote"],
+    cfg = ExperimentConfig("digits", methods=["none", "ros", "smote", "deepclsmote-paper"],
                            folds=2, seeds=[0], profile="smoke", device="cpu")
     return run_experiment(cfg, load_digits())
 
@@ -26,9 +25,9 @@ def smoke_report():
 def test_every_method_fold_split_and_augmentation_is_scored(smoke_report):
     report, figures = smoke_report
     runs = report["runs"]
-    assert len(runs) == 5 * 2 * 2 * 3  # methods x folds x augmentation x split
+    assert len(runs) == 4 * 2 * 2 * 3  # methods x folds x augmentation x split
     assert {r["split"] for r in runs} == {"fold", "balanced_test", "rest"}
-    assert {r["method"] for r in runs} == {"none", "none_steps", "ros", "smote", "deepclsmote"}
+    assert {r["method"] for r in runs} == {"none", "ros", "smote", "deepclsmote-paper"}
     for r in runs:
         assert 0.0 <= r["acsa"] <= 1.0
         assert r["acsa"] == pytest.approx(np.mean(r["per_class_recall"]))
@@ -36,7 +35,7 @@ def test_every_method_fold_split_and_augmentation_is_scored(smoke_report):
     assert all(r["train_size"] == balanced[0]["train_size"] for r in balanced)
     unbalanced = [r for r in runs if r["method"] == "none"]
     assert unbalanced[0]["train_size"] < balanced[0]["train_size"]
-    assert set(figures) == {"deepclsmote"}
+    assert set(figures) == {"deepclsmote-paper"}
     json.dumps(report)  # the report is JSON-ready
 
 
@@ -87,7 +86,7 @@ def test_the_rest_split_is_capped_and_left_out_when_it_adds_nothing(monkeypatch)
 def test_summary_has_spread_and_paired_tests(smoke_report):
     report, _ = smoke_report
     rows = [r for r in report["summary"] if r["split"] == "balanced_test" and not r["augment"]]
-    assert [r["method"] for r in rows] == ["none", "none_steps", "ros", "smote", "deepclsmote"]
+    assert [r["method"] for r in rows] == ["none", "ros", "smote", "deepclsmote-paper"]
     assert all(r["acsa"]["n"] == 2 for r in rows)
     assert "wilcoxon_vs_none" not in rows[0] and "wilcoxon_vs_none" in rows[2]
 
@@ -150,7 +149,7 @@ def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_r
         d = {"mean_diff": mean, "std_diff": sd, "n": n, "ahead": 0, "behind": 0}
         return {**d, "over_seeds": {**d, "n": seeds, "seeds": list(range(seeds))}} if seeds else d
 
-    row = {"method": "deepclsmote", "augment": True, "split": "balanced_test"}
+    row = {"method": "deepclsmote-paper", "augment": True, "split": "balanced_test"}
     cases = [  # ACSA lead, rarest lead -> verdicts, helps
         (lead(0.02, 0.03, 10, seeds=2), lead(0.02, 0.01, 10, seeds=2), "level", "ahead", False),
         (lead(0.02, 0.01, 10), lead(0.03, 0.02, 10), "ahead", "ahead", True),
@@ -166,7 +165,8 @@ def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_r
     # over seeds when there are several: the first case's spread is that of the seeds
     [f] = findings([{**row, "vs_ros": cases[0][0], "rarest_vs_ros": cases[0][1]}])
     assert f["acsa"]["over"] == "seeds" and f["text"].startswith(
-        "deepclsmote, classifier with augmentation, over 2 seeds: ACSA +2.00 (sd 3.00), within")
+        "deepclsmote-paper, classifier with augmentation, over 2 seeds: ACSA +2.00 (sd 3.00), "
+        "within")
     assert f["text"].endswith("Not shown to help: it has to be ahead in both.")
     # every image outside the pool asks the same question after the balanced test set
     rest, balanced = findings([{**row, "split": "rest", "vs_ros": cases[1][0],
@@ -174,8 +174,9 @@ def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_r
                                {**row, "vs_ros": cases[0][0], "rarest_vs_ros": cases[0][1]}])[::-1]
     assert (balanced["split"], balanced["helps"], rest["split"], rest["helps"]) == (
         "balanced_test", False, "rest", True)
-    assert rest["text"].startswith("deepclsmote, classifier with augmentation, over 10 folds, "
-                                   "every image outside the pool: ACSA +2.00 (sd 1.00), ahead")
+    assert rest["text"].startswith("deepclsmote-paper, classifier with augmentation, over 10 "
+                                   "folds, every image outside the pool: ACSA +2.00 (sd 1.00), "
+                                   "ahead")
 
     report, _ = smoke_report
     ahead = {(r["method"], r["augment"], r["split"]) for r in report["summary"]
@@ -226,22 +227,22 @@ def test_evaluate_command_anneals_every_methods_classifier_when_asked(tmp_path, 
 
 def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
     out = tmp_path / "rep"
-    rc = main(["evaluate", "--dataset", "digits", "--methods", "none,ros,deepsmote",
+    rc = main(["evaluate", "--dataset", "digits", "--methods", "none,ros,deepsmote-paper",
                "--folds", "2", "--profile", "smoke", "--augment", "off", "--device", "cpu",
                "--out", str(out)])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
     assert {"report.json", "report.md", "recall_per_class.png", "loss_curves.png",
-            "latent_projection.png", "grid_deepsmote.png"} <= names
+            "latent_projection.png", "grid_deepsmote-paper.png"} <= names
     table = (out / "report.md").read_text()
-    assert "| random oversampling (imbalanced-learn) |" in table
+    assert "| random oversampling (imbalanced-learn): real images repeated |" in table
     out = capsys.readouterr().out
     assert "done in" in out
     # the plain answer, one line per method and test split, set against random oversampling
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert [(f["method"], f["split"]) for f in report["findings"]] == [
-        ("none", "balanced_test"), ("deepsmote", "balanced_test"), ("none", "rest"),
-        ("deepsmote", "rest")]
+        ("none", "balanced_test"), ("deepsmote-paper", "balanced_test"), ("none", "rest"),
+        ("deepsmote-paper", "rest")]
     assert all(f"  {f['text']}\n" in out for f in report["findings"])
 
 
@@ -337,95 +338,110 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
         combine_reports([no_seeds, both])
 
 
+def test_reports_of_earlier_versions_combine_and_display(tmp_path, capsys):
+    from pathlib import Path
+
+    from deepclsmote.evaluation.report import markdown
+    from deepclsmote.recipes import RECIPES
+
+    # two seeds written before recipes, under the old names, as committed with the results
+    old = Path(__file__).resolve().parents[2] / "docs" / "data" / "evaluate"
+    assert main(["combine", str(old / "mnist_x2_s1.json"), str(old / "mnist_x2_s2.json"),
+                 "--out", str(tmp_path / "old")]) == 0
+    table = (tmp_path / "old" / "report.md").read_text()
+    assert "| the recommended recipe, every class to twice the largest (now: grow=2) |" in table
+    assert "deepclsmote_transfer_wide_x2" in capsys.readouterr().out   # the findings' names
+
+    # a method that is the same under its new name pools with a report made now
+    def evaluate(seed):
+        assert main(["evaluate", "--dataset", "digits", "--methods", "ros,recommended",
+                     "--folds", "2", "--seeds", seed, "--profile", "smoke", "--augment", "on",
+                     "--device", "cpu", "--out", str(tmp_path / seed)]) == 0
+        return json.loads((tmp_path / seed / "report.json").read_text())
+
+    now, then = evaluate("0"), evaluate("1")
+    then = dict(then, config={**{k: v for k, v in then["config"].items() if k != "grow"},
+                              "methods": ["ros", "deepclsmote_transfer_wide"]},
+                runs=[{**r, "method": r["method"].replace("recommended",
+                                                          "deepclsmote_transfer_wide")}
+                      for r in then["runs"]])
+    pooled = combine_reports([then, now])
+    assert pooled["config"]["methods"] == ["ros", "recommended"]
+    assert {(r["method"], r["seed"]) for r in pooled["runs"]} >= {("recommended", 0),
+                                                                    ("recommended", 1)}
+    assert "| " + RECIPES["recommended"].description + " |" in markdown(pooled)
+    # a report grown otherwise is another protocol: refused, and the message says which setting
+    grown = dict(now, config={**now["config"], "grow": 2.0, "seeds": [5]})
+    with pytest.raises(ValueError, match="differs from report 1 in grow: 2.0 against 1.0"):
+        combine_reports([then, grown])
+
+
 def test_augmentation_shift_scales_with_the_image():
     from deepclsmote.evaluation.experiment import max_shift_for
 
     assert [max_shift_for(s) for s in (8, 28, 32, 64)] == [1, 2, 2, 5]
 
 
-def test_tuned_method_chooses_on_a_validation_split_and_reports_it(tmp_path):
-    from deepclsmote.evaluation.report import markdown
-
-    cfg = ExperimentConfig("digits", methods=["none", "deepclsmote_tuned"], folds=2, seeds=[0],
-                           profile="smoke", augmentations=[True], device="cpu")
-    report, _ = run_experiment(cfg, load_digits())
-    assert [(t["seed"], t["fold"]) for t in report["tuning"]] == [(0, 0), (0, 1)]
-    for t in report["tuning"]:
-        assert len(t["trials"]) == 6  # 3 weights x 2 decodings
-        best = max(x["val_acsa"] for x in t["trials"])
-        chosen = [x for x in t["trials"] if all(x[k] == v for k, v in t["choice"].items())]
-        assert chosen[0]["val_acsa"] == best
-    text = markdown(report)
-    assert "chosen on validation splits" in text and "w=0.1 residual" in text
-
-
-def test_classifier_steps_follow_the_set_except_for_none_steps(caplog):
+def test_classifier_steps_follow_the_set_and_grow_applies_to_every_oversampler(caplog):
     import re
 
-    cfg = ExperimentConfig("digits", methods=["none", "none_steps", "ros", "ros_x2"], folds=2,
-                           seeds=[0], profile="smoke", augmentations=[True], device="cpu")
+    from deepclsmote.evaluation.report import markdown
+
+    cfg = ExperimentConfig("digits", methods=["none", "ros", "smote"], folds=2, seeds=[0],
+                           profile="smoke", augmentations=[True], device="cpu", grow=2)
     with caplog.at_level("INFO", logger="deepclsmote.evaluation.classifiers"):
         report, _ = run_experiment(cfg, load_digits())
     trained = [tuple(map(int, m.groups())) for m in (
         re.search(r"on (\d+) images .* for (\d+) steps", r.getMessage()) for r in caplog.records)
         if m]
-    assert len(trained) == 2 * 4  # folds x methods, in run order
-    for fold in (trained[:4], trained[4:]):
-        (n_none, s_none), (_, s_steps), (n_ros, s_ros), (n_x2, s_x2) = fold
-        assert n_x2 == 2 * n_ros and n_none < n_ros
-        assert s_steps == s_ros > s_none    # none_steps: a balanced set's steps
-        assert s_x2 >= 2 * s_ros - 1        # the same epochs over twice the images
+    assert len(trained) == 2 * 3  # folds x methods, in run order
+    for fold in (trained[:3], trained[3:]):
+        (n_none, s_none), (n_ros, s_ros), (n_smote, s_smote) = fold
+        assert n_ros == n_smote > 2 * n_none        # every class, the largest too, grown
+        assert n_ros % 10 == 0                      # ten classes of one size
+        assert s_ros == s_smote > s_none            # the same epochs: steps follow the set
+    assert report["config"]["grow"] == 2.0
+    assert "to 2 times the largest" in markdown(report)
 
 
-@pytest.mark.parametrize("method", ["ros_x2", "deepclsmote_transfer_wide_x2",
-                                    "deepclsmote_transfer_wide_x2_fg",
-                                    "deepclsmote_transfer_wide_x2_fg_shift"])
-def test_x2_methods_grow_every_class_to_twice_the_largest(small_imbalanced, method):
+@pytest.mark.parametrize("method", ["ros", "smote", "recommended", "deepsmote-paper"])
+def test_grow_takes_every_class_to_a_multiple_of_the_largest(small_imbalanced, method):
     from deepclsmote.evaluation.methods import oversample
 
     X, y = small_imbalanced
     tiny = {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 16, "device": "cpu"}
-    X_res, y_res, deep = oversample(method, X, y, sampler_params=tiny, random_state=0)
+    X_res, y_res, deep = oversample(method, X, y, sampler_params=tiny, random_state=0, grow=2)
     assert np.bincount(y_res).tolist() == [60, 60, 60] and np.array_equal(X_res[:len(X)], X)
     new = X_res[len(X):][y_res[len(X):] == 0]   # the largest class grows too
-    if deep is None:    # random oversampling repeats the class's own images
+    if method == "ros":     # random oversampling repeats the class's own images
         assert all((X[y == 0] == img).all(axis=(1, 2)).any() for img in new)
-    else:               # the generator made every class's new images, the largest's too
+    elif deep is not None:  # the generator made every class's new images, the largest's too
         assert deep.sampling_strategy_ == {0: 30, 1: 40, 2: 50}
-        assert deep.get_params()["step_scale"] == 1.5
-        assert deep.get_params()["foreground_margin"] == (2 if "_fg" in method else None)
-        assert deep.get_params()["train_shift"] == (2 if method.endswith("_shift") else 0)
 
 
-def test_plus_ros_keeps_random_oversampling_and_adds_the_largest_count_of_new_images(
-        small_imbalanced):
+@pytest.mark.parametrize("method", ["recommended", "deepclsmote-paper", "deepsmote-paper"])
+def test_each_recipe_balances_with_its_own_settings(small_imbalanced, method):
     from deepclsmote.evaluation.methods import oversample
-
-    X, y = small_imbalanced
-    tiny = {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 16, "device": "cpu"}
-    X_res, y_res, deep = oversample("deepclsmote_transfer_wide_plus_ros", X, y,
-                                    sampler_params=tiny, random_state=0)
-    X_ros, y_ros, _ = oversample("ros", X, y, sampler_params=tiny, random_state=0)
-    assert np.bincount(y_res).tolist() == [60, 60, 60]
-    # first the random oversampler's balanced set, unchanged, then 30 new images per class
-    assert np.array_equal(X_res[:len(X_ros)], X_ros) and np.array_equal(y_res[:len(y_ros)], y_ros)
-    assert np.bincount(y_res[len(X_ros):]).tolist() == [30, 30, 30]
-    assert deep.sampling_strategy_ == {0: 30, 1: 30, 2: 30}
-    assert deep.get_params()["step_scale"] == 1.5
-
-
-@pytest.mark.parametrize("method", ["deepsmote", "deepclsmote_residual", "deepclsmote_transfer",
-                                    "deepclsmote_transfer_wide", "deepclsmote_no_cl"])
-def test_each_deep_method_balances_with_its_own_settings(small_imbalanced, method):
-    from deepclsmote.evaluation.methods import _DEEP, oversample
+    from deepclsmote.recipes import RECIPES
 
     X, y = small_imbalanced
     tiny = {"epochs": 1, "dim_h": 4, "n_z": 8, "batch_size": 16, "device": "cpu"}
     X_res, y_res, deep = oversample(method, X, y, sampler_params=tiny, random_state=0)
     assert np.bincount(y_res).tolist() == [30, 30, 30] and np.array_equal(X_res[:len(X)], X)
+    assert type(deep).__name__ == RECIPES[method].estimator
     params = deep.get_params()
-    assert all(params[k] == v for k, v in _DEEP[method][1].items())
+    assert all(params[k] == v for k, v in RECIPES[method].params.items())
     assert params["epochs"] == 1   # the experiment's budget reaches every method
+
+
+def test_old_method_names_are_refused_with_what_became_of_them():
+    with pytest.raises(ValueError, match="deepclsmote_transfer_wide is now recommended"):
+        ExperimentConfig("digits", methods=["deepclsmote_transfer_wide"])
+    with pytest.raises(ValueError, match="now grow=2"):
+        ExperimentConfig("digits", methods=["deepclsmote_transfer_wide_x2"])
+    for bad in (0.5, 11, "two", None):
+        with pytest.raises(ValueError, match="grow is how far oversampling grows"):
+            ExperimentConfig("digits", grow=bad)
 
 
 def test_classes_without_images_are_left_out_and_named(tmp_path, capsys):

@@ -20,6 +20,7 @@ import httpx
 
 from deepclsmote.cli import build_parser
 from deepclsmote.cli import main as library_main
+from deepclsmote.recipes import RECIPES
 
 from . import cli_server as server_commands
 from .client import DEFAULT_URL, TERMINAL, ApiError, Client
@@ -195,8 +196,8 @@ def cmd_upload(args: argparse.Namespace, api: Client) -> int:
     return 0
 
 
-_TRAIN_OPTIONS = {"epochs": "epochs", "dim_h": "dim_h", "n_z": "n_z",
-                  "batch_size": "batch_size", "method": "method", "w_compact": "w_compact",
+_TRAIN_OPTIONS = {"recipe": "recipe", "epochs": "epochs", "dim_h": "dim_h", "n_z": "n_z",
+                  "batch_size": "batch_size", "w_compact": "w_compact",
                   "w_separation": "w_separation", "decoding": "decoding",
                   "interpolation": "interpolation", "step_scale": "step_scale",
                   "foreground_margin": "foreground_margin", "seed": "random_state"}
@@ -331,11 +332,11 @@ def cmd_models(args: argparse.Namespace, api: Client) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    print(f"{'MODEL':<32}  {'METHOD':<12}  {'DATASET':<32}  {'SHAPE':<8}  CLASSES")
+    print(f"{'MODEL':<32}  {'RECIPE':<17}  {'DATASET':<32}  {'SHAPE':<8}  CLASSES")
     for m in rows:
         shape = "x".join(str(n) for n in m["image_shape"])
-        print(f"{m['id']:<32}  {m['method']:<12}  {m['dataset_id'] or '(uploaded)':<32}  "
-              f"{shape:<8}  {len(m['classes'])}")
+        print(f"{m['id']:<32}  {m.get('recipe') or m['method']:<17}  "
+              f"{m['dataset_id'] or '(uploaded)':<32}  {shape:<8}  {len(m['classes'])}")
     return 0
 
 
@@ -344,7 +345,7 @@ def cmd_evaluate_remote(args: argparse.Namespace, api: Client) -> int:
     params = {"methods": [m.strip() for m in args.methods.split(",") if m.strip()],
               "folds": args.folds, "seeds": [int(s) for s in args.seeds.split(",")],
               "profile": args.profile, "augment": args.augment,
-              "lr_schedule": args.lr_schedule}
+              "lr_schedule": args.lr_schedule, "grow": args.grow}
     if args.test_per_class is not None:
         params["test_per_class"] = args.test_per_class
     return _submitted(api, api.evaluate(args.dataset_id, **params), args)
@@ -384,7 +385,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = command("train", cmd_train, "train a model on a stored dataset")
     p.add_argument("dataset_id")
-    p.add_argument("--method", choices=["deepclsmote", "deepsmote"])
+    p.add_argument("--recipe", choices=list(RECIPES),
+                   help="what to train (default: the service's, recommended); every option "
+                        "below overrides the recipe's value: "
+                        + "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values()))
     p.add_argument("--epochs", type=int)
     p.add_argument("--dim-h", type=int)
     p.add_argument("--n-z", type=int)

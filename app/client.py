@@ -160,9 +160,17 @@ class Client:
     def _submit(self, body: dict) -> dict:
         return self._json("POST", "/v1/jobs", json=body)
 
-    def train(self, dataset_id: str, **params: Any) -> dict:
-        """Queue a train job; ``params`` are the library's (``epochs=2, dim_h=4...``)."""
+    def train(self, dataset_id: str, recipe: str | None = None, **params: Any) -> dict:
+        """Queue a train job of ``recipe`` (the service's default, ``"recommended"``, when
+        None); ``params`` are the library's (``epochs=2, dim_h=4...``) and override the
+        recipe's values."""
+        if recipe is not None:
+            params = {"recipe": recipe, **params}
         return self._submit({"kind": "train", "dataset_id": dataset_id, "params": params})
+
+    def recipes(self) -> list[dict]:
+        """The recipes a train job can name, the default first, with their parameters."""
+        return self._json("GET", "/v1/recipes")
 
     def generate(self, model_id: str | None = None, *, dataset_id: str | None = None,
                  **params: Any) -> dict:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from .api import dashboard, datasets, health, jobs, models
+from .api import dashboard, datasets, health, jobs, models, recipes
 from .api.deps import OPEN_TENANT
 from .config import Settings
 from .db.catalog import Catalog
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     for router in (health.router, datasets.router, jobs.router, models.router,
-                   dashboard.router):
+                   recipes.router, dashboard.router):
         app.include_router(router)
     app.mount("/static", dashboard.static_files(), name="static")
     return app

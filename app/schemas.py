@@ -7,24 +7,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from deepclsmote.evaluation.methods import METHODS as _METHODS
+from deepclsmote.recipes import RECIPES as _RECIPES
+
 from .errors import ErrorDetail
 
 #: A seed (``random_state``); 32 bits, as NumPy's generators take them.
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="a 32-hex-digit id")]
 
-#: The evaluation's method names (deepclsmote.evaluation.methods.METHODS; a test
-#: keeps the two equal without importing torch into the API process).
-EvaluationMethod = Literal[
-    "none", "none_steps", "ros", "ros_x2", "smote", "deepsmote", "deepclsmote",
-    "deepclsmote_residual", "deepclsmote_transfer", "deepclsmote_transfer_wide",
-    "deepclsmote_transfer_wide_x2", "deepclsmote_transfer_wide_x2_fg",
-    "deepclsmote_transfer_wide_x2_fg_shift",
-    "deepclsmote_transfer_wide_plus_ros", "deepclsmote_no_cl",
-    "deepclsmote_paper_penalty", "deepclsmote_tuned",
-]
-DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "smote", "deepsmote",
-                                                 "deepclsmote", "deepclsmote_transfer_wide")
+#: The recipes' names (deepclsmote.recipes.RECIPES) and the evaluation's method names
+#: (deepclsmote.evaluation.methods.METHODS), spelled out for the schema; a test keeps them equal.
+RecipeName = Literal["recommended", "deepclsmote-paper", "deepsmote-paper"]
+EvaluationMethod = Literal["none", "ros", "smote", "recommended", "deepclsmote-paper",
+                           "deepsmote-paper"]
+DEFAULT_METHODS: tuple[EvaluationMethod, ...] = ("none", "ros", "recommended",
+                                                 "deepclsmote-paper", "deepsmote-paper")
 StrategyName = Literal["auto", "minority", "not minority", "not majority", "all"]
 
 
@@ -65,8 +63,11 @@ class ModelPublic(_Out):
     id: str
     dataset_id: str | None
     job_id: str | None
-    method: str
-    params: dict[str, Any]
+    method: str = Field(description="the sampler class: deepclsmote or deepsmote")
+    recipe: str | None = Field(None, description="the recipe it was trained with; null for "
+                                                 "models trained before recipes")
+    params: dict[str, Any] = Field(description="every parameter of the method, as resolved "
+                                               "from the recipe and the overrides")
     library_version: str
     classes: list[ClassCount]
     image_shape: list[int]
@@ -76,31 +77,58 @@ class ModelPublic(_Out):
         v, float) else v)
 
 
+class RecipePublic(BaseModel):
+    """A named recipe: what a train job gets when it names it."""
+
+    name: RecipeName
+    description: str
+    estimator: str = Field(description="the library's sampler class")
+    params: dict[str, Any] = Field(description="every parameter of the method the recipe "
+                                               "resolves to (random_state: the job's seed)")
+    measured: str = Field(description="where its measured figures are")
+    default: bool = Field(description="what a train job without a recipe gets")
+
+
 # --- job parameters ---------------------------------------------------------
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TrainParams(_Params):
-    """The library's parameters of DeepCLSMOTE / DeepSMOTE (defaults are the library's)."""
+def _listed(names: dict[str, str]) -> str:
+    return "; ".join(f"`{name}`: {text}" for name, text in names.items())
 
-    method: Literal["deepclsmote", "deepsmote"] = "deepclsmote"
-    epochs: int = Field(50, ge=1, le=2000)
-    batch_size: int = Field(100, ge=2, le=4096)
-    lr: float = Field(2e-4, gt=0, le=1)
-    dim_h: int = Field(64, ge=1, le=256)
-    n_z: int | None = Field(None, ge=1, le=1024)
-    k_neighbors: int = Field(5, ge=1, le=100)
-    penalty: Literal["code", "paper"] | None = "code"
-    w_penalty: float = Field(1.0, ge=0, le=100)
-    w_compact: float = Field(0.02, ge=0, le=100, description="deepclsmote only")
-    w_separation: float = Field(0.02, ge=0, le=100, description="deepclsmote only")
-    decoding: Literal["direct", "residual"] = "direct"
-    interpolation: Literal["smote", "transfer"] = Field(
-        "smote", description="smote: toward a neighbour of the class (DeepSMOTE); transfer: by "
-                             "a neighbour step of any class, best with residual decoding")
-    step_scale: float = Field(1.0, gt=0, le=10, description="u ~ U(0, step_scale) along each "
-                                                            "step; 1.5 with transfer measured best")
+
+class TrainParams(_Params):
+    """A recipe, and any of the library's parameters that should differ from it.
+
+    A parameter left out takes the recipe's value (``GET /v1/recipes`` lists
+    them); one given overrides it.
+    """
+
+    recipe: RecipeName = Field(
+        "recommended", description="what to train: "
+        + _listed({n: r.description for n, r in _RECIPES.items()}))
+    method: Literal["deepclsmote", "deepsmote"] | None = Field(
+        None, deprecated=True, description="earlier versions' choice of sampler: `deepclsmote` "
+                                           "trains the recipe `deepclsmote-paper`, `deepsmote` "
+                                           "the recipe `deepsmote-paper`; use `recipe`")
+    epochs: int | None = Field(None, ge=1, le=2000)
+    batch_size: int | None = Field(None, ge=2, le=4096)
+    lr: float | None = Field(None, gt=0, le=1)
+    dim_h: int | None = Field(None, ge=1, le=256)
+    n_z: int | None = Field(None, ge=1, le=1024, description="null: 300 for grey images, 600 "
+                                                             "for colour")
+    k_neighbors: int | None = Field(None, ge=1, le=100)
+    penalty: Literal["code", "paper"] | None = None
+    w_penalty: float | None = Field(None, ge=0, le=100)
+    w_compact: float | None = Field(None, ge=0, le=100, description="DeepCLSMOTE only")
+    w_separation: float | None = Field(None, ge=0, le=100, description="DeepCLSMOTE only")
+    decoding: Literal["direct", "residual"] | None = None
+    interpolation: Literal["smote", "transfer"] | None = Field(
+        None, description="smote: toward a neighbour of the class (DeepSMOTE); transfer: by "
+                          "a neighbour step of any class, with residual decoding")
+    step_scale: float | None = Field(None, gt=0, le=10,
+                                     description="u ~ U(0, step_scale) along each step")
     foreground_margin: int | None = Field(
         None, ge=0, le=64, description="residual decoding only: keep the decoded change on the "
                                        "base image's foreground grown by this many pixels (no "
@@ -108,12 +136,20 @@ class TrainParams(_Params):
     random_state: Seed = 0
 
     @model_validator(mode="after")
-    def _margin_needs_residual(self) -> TrainParams:
-        if self.foreground_margin is not None and self.decoding != "residual":
-            raise ValueError("foreground_margin needs decoding 'residual'; got "
-                             f"{self.decoding!r}")
+    def _method_names_a_recipe(self) -> TrainParams:
+        if self.method is not None and "recipe" in self.model_fields_set and (
+                self.recipe != f"{self.method}-paper"):
+            raise ValueError(f"method {self.method!r} (deprecated) is the recipe "
+                             f"'{self.method}-paper', but recipe {self.recipe!r} was given; "
+                             f"give only recipe")
         return self
 
+    def requested(self) -> tuple[str, dict[str, Any]]:
+        """The recipe and the parameters given to override it (the seed always among them)."""
+        given = self.model_dump(include=self.model_fields_set - {"recipe", "method"})
+        recipe = f"{self.method}-paper" if self.method and "recipe" not in (
+            self.model_fields_set) else self.recipe
+        return recipe, {**given, "random_state": self.random_state}
 
 class SampleParams(_Params):
     """imbalanced-learn's ``sampling_strategy``, with class names as keys."""
@@ -135,7 +171,13 @@ class EvaluateParams(_Params):
     # default_factory keeps each request's list its own; the schema shows the default
     methods: list[EvaluationMethod] = Field(
         default_factory=lambda: list(DEFAULT_METHODS), min_length=1, max_length=10,
-        json_schema_extra={"default": list(DEFAULT_METHODS)})
+        json_schema_extra={"default": list(DEFAULT_METHODS)},
+        description="compared with the same classifier: " + _listed(_METHODS))
+    grow: float = Field(1.0, ge=1, le=10, description="how far every oversampling method grows "
+                                                      "the classes, as a multiple of the "
+                                                      "largest: 1 balances; 2 grows every "
+                                                      "class, the largest included, to twice "
+                                                      "the largest")
     folds: int = Field(5, ge=2, le=10)
     seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1, max_length=10,
                               json_schema_extra={"default": [0]})
@@ -252,6 +294,6 @@ class Ready(BaseModel):
 __all__ = [
     "ArtifactPublic", "ClassCount", "DatasetPublic", "EvaluateJobCreate", "EvaluateParams",
     "EvaluationMethod", "GenerateJobCreate", "GenerateParams", "Health", "JobCreate",
-    "JobPublic", "ModelPublic", "Progress", "Ready", "SampleParams", "TrainJobCreate",
-    "TrainParams",
+    "JobPublic", "ModelPublic", "Progress", "Ready", "RecipeName", "RecipePublic",
+    "SampleParams", "TrainJobCreate", "TrainParams",
 ]

@@ -136,7 +136,8 @@ def store_model_upload(path: Path, *, tenant: str, size: int, storage: Storage,
         _unpack_model(path, unpacked)
         info = inspect.call("inspect_model", str(unpacked))
         row = Model(id=new_id(), tenant=tenant, dataset_id=None, job_id=None,
-                    method=info["method"], params=info["params"], fingerprint=None,
+                    method=info["method"], recipe=info["recipe"], params=info["params"],
+                    fingerprint=None,
                     library_version=library, classes=info["classes"],
                     image_shape=info["image_shape"], created_at=time.time())
         storage.install_model(row.id, lambda tmp: shutil.copytree(unpacked, tmp))

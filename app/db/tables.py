@@ -50,6 +50,9 @@ class Model(Base):
     dataset_id: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
     job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     method: Mapped[str] = mapped_column(String(32))
+    #: the named recipe (deepclsmote.recipes) that params were resolved from; null for
+    #: models trained before recipes existed
+    recipe: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     fingerprint: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     library_version: Mapped[str] = mapped_column(String(32))

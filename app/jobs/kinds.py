@@ -51,26 +51,39 @@ def _classes(names: list[str], labels: np.ndarray) -> list[dict[str, Any]]:
     return [{"name": n, "count": int(c)} for n, c in zip(names, counts, strict=True)]
 
 
+def requested_recipe(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A train job's recipe and overrides. Jobs queued before recipes name a ``method``
+    and give every parameter; they train the published method they named, as before."""
+    params = dict(params)
+    if "recipe" in params:
+        return params.pop("recipe"), params
+    method = params.pop("method", "deepclsmote")
+    if method == "deepsmote":
+        params.pop("w_compact", None), params.pop("w_separation", None)
+    return f"{method}-paper", params
+
+
 def train(ctx: JobContext) -> Outcome:
-    from deepclsmote import DeepCLSMOTE, DeepSMOTE
+    from deepclsmote.recipes import get_recipe, make_sampler, resolve
 
     job = ctx.job
-    params = dict(job.params)
+    recipe, overrides = requested_recipe(job.params)
+    try:    # checked at submit; a job queued by another version is checked again here
+        resolved = resolve(recipe, overrides, complete=True)
+    except ValueError as exc:
+        raise JobFailed("invalid_params", str(exc)) from exc
+    estimator = get_recipe(recipe).estimator
     ctx.progress(stage="loading")
     images, labels, names = ctx.storage.read_dataset(_required(job.dataset_id))
     y = np.asarray(names)[labels]  # class names are the labels: sampling_strategy uses them
-    method = params.pop("method")
-    if method == "deepsmote":
-        params.pop("w_compact"), params.pop("w_separation")
 
     def on_epoch(epoch: int, total: int, parts: dict) -> None:
         ctx.progress(stage="training", epoch=epoch, epochs=total, fraction=epoch / total,
                      losses={k: float(v) for k, v in parts.items()})
 
-    cls = DeepSMOTE if method == "deepsmote" else DeepCLSMOTE
-    sampler = cls(**params, device=ctx.settings.device, callback=on_epoch,
-                  checkpoint_path=ctx.work_dir / "train_state.pt",
-                  checkpoint_every=ctx.settings.checkpoint_every)
+    sampler = make_sampler(recipe, **overrides, device=ctx.settings.device, callback=on_epoch,
+                           checkpoint_path=ctx.work_dir / "train_state.pt",
+                           checkpoint_every=ctx.settings.checkpoint_every)
     start = time.perf_counter()
     sampler.fit(images, y)
     seconds = time.perf_counter() - start
@@ -81,15 +94,16 @@ def train(ctx: JobContext) -> Outcome:
     history = json.dumps(sampler.history_, indent=1).encode()
     artifacts = [ctx.storage.write_artifact(job.id, "history.json", lambda f: f.write(history))]
     dataset = ctx.catalog_dataset()
-    full = {"method": method, **dict(job.params)}
     model = Model(id=model_id, tenant=job.tenant, dataset_id=job.dataset_id, job_id=job.id,
-                  method=method, params=full, library_version=VERSION,
+                  method=estimator.lower(), recipe=recipe, params=resolved,
+                  library_version=VERSION,
                   fingerprint=train_fingerprint(dataset_sha256=dataset.sha256,
-                                                params=dict(job.params),
+                                                estimator=estimator, params=resolved,
                                                 library=VERSION),
                   classes=_classes(names, labels), image_shape=list(images.shape[1:]),
                   created_at=time.time())
-    result = {"model_id": model_id, "reused": False, "epochs_run": sampler.n_epochs_,
+    result = {"model_id": model_id, "reused": False, "recipe": recipe,
+              "epochs_run": sampler.n_epochs_,
               "resumed_from_epoch": getattr(sampler, "resumed_from_epoch_", 0),
               "device": str(sampler.device_), "training_seconds": round(seconds, 3),
               "final_losses": sampler.history_[-1] if sampler.history_ else None,
@@ -190,7 +204,7 @@ def evaluate(ctx: JobContext) -> Outcome:
                                test_per_class=p.get("test_per_class"),
                                augmentations=augment,
                                lr_schedule=p.get("lr_schedule", "constant"),
-                               device=ctx.settings.device)
+                               grow=p.get("grow", 1.0), device=ctx.settings.device)
     except ValueError as exc:
         raise JobFailed("invalid_params", str(exc)) from exc
 
@@ -218,4 +232,4 @@ def evaluate(ctx: JobContext) -> Outcome:
 
 KINDS = {"train": train, "generate": generate, "evaluate": evaluate}
 
-__all__ = ["KINDS", "JobFailed"]
+__all__ = ["KINDS", "JobFailed", "requested_recipe"]

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from deepclsmote.recipes import get_recipe, make_sampler, resolve
+
 from ..config import Settings
 from ..db.catalog import Catalog
 from ..db.store import JobStore
@@ -14,18 +16,30 @@ from ..errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from ..schemas import EvaluateJobCreate, GenerateJobCreate, TrainJobCreate
 from ..service_info import VERSION
 
-#: Train parameters added after the first release, at the value that trains what earlier
-#: versions trained: left out of the fingerprint, so earlier requests still match their model.
-_LATER_TRAIN_PARAMS = {"foreground_margin": None}
 
+def train_fingerprint(*, dataset_sha256: str, estimator: str, params: dict[str, Any],
+                      library: str) -> str:
+    """Same data, sampler, resolved parameters, seed and library version: the same model.
 
-def train_fingerprint(*, dataset_sha256: str, params: dict[str, Any], library: str) -> str:
-    """Same data, parameters, seed and library version: the same model."""
-    params = {k: v for k, v in params.items()
-              if not (k in _LATER_TRAIN_PARAMS and v == _LATER_TRAIN_PARAMS[k])}
-    blob = json.dumps({"data": dataset_sha256, "params": params, "library": library},
-                      sort_keys=True)
+    ``params`` are those the recipe and its overrides resolve to, so two
+    requests that differ only in how they spell the same parameters (a recipe
+    name, or the same values given one by one) train one model.
+    """
+    blob = json.dumps({"data": dataset_sha256, "estimator": estimator, "params": params,
+                       "library": library}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def resolve_train(recipe: str, overrides: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(estimator, every parameter)`` of a train request, checked by the library itself:
+    a parameter the recipe's sampler does not take, or values it refuses, raise
+    :class:`~app.errors.InvalidInput` now rather than after the job has waited its turn."""
+    try:
+        params = resolve(recipe, overrides, complete=True)
+        make_sampler(recipe, **overrides).check_params()
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(str(exc), code="invalid_params") from exc
+    return get_recipe(recipe).estimator, params
 
 
 def model_id_for(job_id: str) -> str:
@@ -57,12 +71,15 @@ def submit(body: TrainJobCreate | GenerateJobCreate | EvaluateJobCreate, *, tena
     if dataset is None:
         raise NotFound(f"dataset {body.dataset_id} not found", code="dataset_not_found")
     if isinstance(body, TrainJobCreate):
-        if params["epochs"] > settings.max_epochs:
+        recipe, overrides = body.params.requested()
+        estimator, resolved = resolve_train(recipe, overrides)
+        if resolved["epochs"] > settings.max_epochs:
             raise InvalidInput(f"epochs must be at most {settings.max_epochs} on this service; "
-                               f"got {params['epochs']}", code="invalid_params")
-        _check_trainable(params, dataset.classes)
-        fp = train_fingerprint(dataset_sha256=dataset.sha256, params=params,
-                               library=VERSION)
+                               f"got {resolved['epochs']}", code="invalid_params")
+        _check_trainable(resolved, dataset.classes)
+        params = {"recipe": recipe, **overrides}    # what was asked; the model keeps the rest
+        fp = train_fingerprint(dataset_sha256=dataset.sha256, estimator=estimator,
+                               params=resolved, library=VERSION)
         reused = catalog.model_by_fingerprint(tenant=tenant, fingerprint=fp)
         if reused is not None:
             return store.submit(tenant=tenant, kind="train", params=params,
@@ -138,5 +155,5 @@ def cancel(job_id: str, *, tenant: str, store: JobStore) -> Job:
     return job
 
 
-__all__ = ["cancel", "check_strategy", "model_id_for", "submit",
+__all__ = ["cancel", "check_strategy", "model_id_for", "resolve_train", "submit",
            "train_fingerprint"]

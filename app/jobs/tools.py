@@ -17,13 +17,16 @@ logger = logging.getLogger(__name__)
 def inspect_model(model_dir: str) -> dict[str, Any]:
     """Load a saved model (weights only, never unpickled) and describe it."""
     import deepclsmote
+    from deepclsmote.recipes import describe
 
     model = deepclsmote.load(model_dir, device="cpu")
     counts = model._class_counts()
-    return {"method": type(model).__name__.lower(),
-            "params": {k: v for k, v in model.get_params().items()
-                       if k not in model._unsaved_params
-                       and isinstance(v, (int, float, str, bool, type(None)))},
+    params = {k: v for k, v in model.get_params().items() if k not in model._unsaved_params
+              and isinstance(v, (int, float, str, bool, type(None)))}
+    # saved before recipes: the recipe nearest its parameters
+    recipe = describe(type(model).__name__, params, name=getattr(model, "_recipe", None))
+    return {"method": type(model).__name__.lower(), "recipe": recipe["name"],
+            "params": params,
             "classes": [{"name": str(c), "count": int(n)} for c, n in counts.items()],
             "image_shape": _shape(model.image_spec_)}
 

@@ -391,11 +391,12 @@ async function datasetsPage(root, signal) {
 }
 
 async function datasetPage(root, signal, id) {
-  const [ds, models, jobs, all] = await Promise.all([
+  const [ds, models, jobs, all, recipes] = await Promise.all([
     api("GET", `/v1/datasets/${id}`, { signal }),
     api("GET", `/v1/models?dataset_id=${id}`, { signal }),
     api("GET", `/v1/jobs?dataset_id=${id}`, { signal }),
     schemas(),
+    api("GET", "/v1/recipes", { signal }),
   ]);
   const grid = h("img", { class: "figure", id: "dataset-grid", alt: "real images per class" });
   blobUrl(`/v1/datasets/${id}/preview?per_class=8`, signal)
@@ -422,7 +423,7 @@ async function datasetPage(root, signal, id) {
     h("h2", {}, "A few real images per class"),
     h("div", { class: "card" }, grid),
     h("h2", {}, "Train a model"),
-    h("div", { class: "card" }, trainForm(ds, all)),
+    h("div", { class: "card" }, trainForm(ds, all, recipes)),
     h("h2", {}, "Evaluate: does oversampling help here?"),
     h("div", { class: "card" }, evaluateForm(ds, all)),
     h("h2", {}, "Models of this dataset"),
@@ -469,39 +470,70 @@ function submitsJob(form, bodyOf) {
   return form;
 }
 
-function trainForm(ds, all) {
-  const { d, choice } = schemaDefaults(all, "TrainParams");
-  const num = (k, attrs = {}) => h("input", { type: "number", name: k, value: d(k, ""), ...attrs });
+// The train form: the recipe first; every other parameter folded away, each
+// left empty taking the recipe's value (shown as its placeholder).
+function trainForm(ds, all, recipes) {
+  const { props } = schemaDefaults(all, "TrainParams");
+  const byName = Object.fromEntries(recipes.map((r) => [r.name, r]));
+  const recipe = h("select", { name: "recipe", id: "train-recipe" },
+    recipes.map((r) => h("option", { value: r.name, selected: r.default },
+                         r.default ? `${r.name} (default)` : r.name)));
+  const about = h("p", { class: "muted wide", id: "recipe-about" });
+  const inputs = [];  // [parameter, input, "int" | "float" | "choice"]
+  const num = (k, type, attrs = {}) => {
+    const input = h("input", { type: "number", name: k, step: type === "int" ? 1 : "any", ...attrs });
+    inputs.push([k, input, type]);
+    return input;
+  };
+  const pick = (k) => {
+    const input = h("select", { name: k }, h("option", { value: "" }, "the recipe's"),
+      enumOf(props[k], all).map((v) => h("option", { value: v }, v)));
+    inputs.push([k, input, "choice"]);
+    return input;
+  };
+  const seed = h("input", { type: "number", name: "random_state", min: 0, value: 0 });
+  const advanced = h("details", { class: "wide", id: "train-advanced" },
+    h("summary", {}, "Other parameters (each left empty takes the recipe's value)"),
+    h("div", { class: "params" },
+      field("epochs", num("epochs", "int", { min: 1, max: 2000 })),
+      field("latent size (n_z)", num("n_z", "int", { min: 1, max: 1024 })),
+      field("width (dim_h)", num("dim_h", "int", { min: 1, max: 256 })),
+      field("batch size", num("batch_size", "int", { min: 2, max: 4096 })),
+      field("w_compact", num("w_compact", "float", { min: 0, max: 100 }), "pull to class centroids"),
+      field("w_separation", num("w_separation", "float", { min: 0, max: 100 }), "push centroids apart"),
+      field("decoding", pick("decoding")),
+      field("interpolation", pick("interpolation"), "transfer: lend every class's variation"),
+      field("step_scale", num("step_scale", "float", { min: 0.01, max: 10 }),
+            "u ~ U(0, step_scale) along each step"),
+      field("foreground_margin", num("foreground_margin", "int", { min: 0, max: 64 }),
+            "residual decoding: keep the change within this many pixels of the object"),
+      field("seed", seed)));
+  const show = () => {
+    const r = byName[recipe.value];
+    about.textContent = `${r.description}. Measured: ${r.measured}.`;
+    for (const [k, input, type] of inputs) {
+      const known = k in r.params;  // DeepSMOTE has no class-latent weights
+      input.disabled = !known;
+      if (!known) input.value = "";
+      const v = known ? r.params[k] : undefined;
+      if (type === "choice") input.options[0].textContent = `the recipe's (${v})`;
+      else input.placeholder = !known ? "not in this recipe" : v == null ? "library default" : String(v);
+    }
+  };
+  recipe.addEventListener("change", show);
+  show();
   const form = h("form", { class: "params", id: "train-form" },
-    field("method", choice("method")),
-    field("epochs", num("epochs", { min: 1, max: 2000 })),
-    field("latent size (n_z)", h("input", { type: "number", name: "n_z", min: 1, max: 1024,
-                                            placeholder: "library default", value: d("n_z", null) ?? "" })),
-    field("width (dim_h)", num("dim_h", { min: 1, max: 256 })),
-    field("batch size", num("batch_size", { min: 2, max: 4096 })),
-    field("w_compact", num("w_compact", { min: 0, max: 100, step: "any" }), "pull to class centroids"),
-    field("w_separation", num("w_separation", { min: 0, max: 100, step: "any" }), "push centroids apart"),
-    field("decoding", choice("decoding")),
-    field("interpolation", choice("interpolation"), "transfer: lend every class's variation"),
-    field("step_scale", num("step_scale", { min: 0.01, max: 10, step: "any" }),
-          "u ~ U(0, step_scale) along each step; 1.5 with transfer measured best"),
-    field("foreground_margin", h("input", { type: "number", name: "foreground_margin", min: 0, max: 64,
-                                            placeholder: "off", value: d("foreground_margin", null) ?? "" }),
-          "residual decoding: keep the change within this many pixels of the object"),
-    field("seed", num("random_state", { min: 0 })),
+    field("recipe", recipe), about, advanced,
     h("div", { class: "actions" }, h("button", { type: "submit", id: "train-start" }, "Start training")));
   return submitsJob(form, (f) => {
-    const params = { method: f.get("method"), decoding: f.get("decoding"),
-                     interpolation: f.get("interpolation") };
-    for (const k of ["epochs", "dim_h", "batch_size", "random_state", "n_z", "foreground_margin"]) {
-      const v = numberOf(f, k);
+    const params = { recipe: f.get("recipe") };
+    for (const [k, input, type] of inputs) {
+      if (input.disabled) continue;
+      const v = type === "choice" ? (f.get(k) || undefined) : numberOf(f, k, { integer: type === "int" });
       if (v !== undefined) params[k] = v;
     }
-    for (const k of ["w_compact", "w_separation", "step_scale"]) {
-      const v = numberOf(f, k, { integer: false });
-      if (v !== undefined) params[k] = v;
-    }
-    if (params.method === "deepsmote") { delete params.w_compact; delete params.w_separation; }
+    const s = numberOf(f, "random_state");
+    if (s !== undefined) params.random_state = s;
     return { kind: "train", dataset_id: ds.id, params };
   });
 }
@@ -510,10 +542,16 @@ function evaluateForm(ds, all) {
   const { props, d, choice } = schemaDefaults(all, "EvaluateParams");
   const chosen = new Set(d("methods", []));  // the API's schema holds the one default list
   const methods = enumOf(props.methods, all);
+  // "`name`: what it is; ..." in the schema's description of the methods
+  const about = Object.fromEntries(String(props.methods?.description || "").split("; ")
+    .map((part) => part.match(/`([^`]+)`: (.*)/)).filter(Boolean).map((m) => [m[1], m[2]]));
   const form = h("form", { class: "params", id: "evaluate-form" },
     h("fieldset", { class: "wide" }, h("legend", {}, "methods"),
-      methods.map((m) => h("label", {}, h("input", { type: "checkbox", name: "methods", value: m,
-                                                    checked: chosen.has(m) }), m))),
+      methods.map((m) => h("label", { title: about[m] || "" },
+        h("input", { type: "checkbox", name: "methods", value: m, checked: chosen.has(m) }), m))),
+    field("grow", h("input", { type: "number", name: "grow", min: 1, max: 10, step: "any",
+                               value: d("grow", 1) }),
+          "every class to this many times the largest (1: balance), for every oversampler"),
     field("folds", h("input", { type: "number", name: "folds", min: 2, max: 10, value: d("folds", 5) })),
     field("seeds", h("input", { type: "text", name: "seeds", value: d("seeds", [0]).join(","),
                                  pattern: "\\d+(,\\d+)*" }), "comma-separated"),
@@ -531,7 +569,7 @@ function evaluateForm(ds, all) {
     const params = {
       methods: f.getAll("methods"), folds: numberOf(f, "folds"), seeds: seeds.map(Number),
       profile: f.get("profile"), augment: f.get("augment"), imbalance: f.get("imbalance"),
-      lr_schedule: f.get("lr_schedule"),
+      lr_schedule: f.get("lr_schedule"), grow: numberOf(f, "grow", { integer: false }),
     };
     const testPerClass = numberOf(f, "test_per_class");
     if (testPerClass !== undefined) params.test_per_class = testPerClass;
@@ -543,12 +581,12 @@ function evaluateForm(ds, all) {
 function modelsTable(models) {
   if (!models.length) return h("p", { class: "muted" }, "No models yet.");
   return h("table", { class: "models-table" },
-    h("thead", {}, h("tr", {}, ["model", "method", "epochs", "classes", "image", "created"]
+    h("thead", {}, h("tr", {}, ["model", "recipe", "epochs", "classes", "image", "created"]
       .map((t) => h("th", {}, t)))),
     h("tbody", {}, models.map((m) => h("tr", { class: "clickable", dataset: { id: m.id },
                                              onclick: () => go(`#/models/${m.id}`) },
       h("td", { class: "mono" }, h("a", { href: `#/models/${m.id}` }, shortId(m.id))),
-      h("td", {}, m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
+      h("td", {}, m.recipe || m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
       h("td", {}, m.image_shape.join("×")), h("td", {}, when(m.created_at))))));
 }
 
@@ -563,7 +601,7 @@ async function modelPage(root, signal, id) {
     h("h1", {}, `Model ${shortId(m.id)}`),
     h("div", { class: "card" }, h("dl", { class: "facts" },
       h("dt", {}, "id"), h("dd", { class: "mono" }, m.id),
-      h("dt", {}, "method"), h("dd", {}, m.method),
+      h("dt", {}, "recipe"), h("dd", { id: "model-recipe" }, m.recipe || `not recorded (${m.method})`),
       h("dt", {}, "dataset"), h("dd", {}, m.dataset_id
         ? h("a", { href: `#/datasets/${m.dataset_id}` }, shortId(m.dataset_id)) : "—"),
       h("dt", {}, "trained by"), h("dd", {}, m.job_id
@@ -734,6 +772,7 @@ async function showResults(job, box, signal) {
     const r = job.result || {};
     parts.push(h("div", { class: "card" }, h("dl", { class: "facts" },
       h("dt", {}, "model"), h("dd", {}, h("a", { href: `#/models/${r.model_id}`, id: "model-link" }, shortId(r.model_id))),
+      h("dt", {}, "recipe"), h("dd", {}, r.recipe ?? job.params.recipe ?? job.params.method ?? "—"),
       h("dt", {}, "reused"), h("dd", {}, r.reused ? "yes: same data, parameters and seed" : "no"),
       h("dt", {}, "device"), h("dd", {}, r.device ?? "—"),
       h("dt", {}, "training time"), h("dd", {}, r.training_seconds != null ? `${r.training_seconds} s` : "—")),

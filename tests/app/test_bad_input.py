@@ -167,15 +167,25 @@ def _upload_counts(client, counts: dict[str, int]) -> dict:
 
 
 @pytest.mark.parametrize(("counts", "params", "code"), [
-    ({"big": 20, "lonely": 1}, {}, "class_too_small"),
-    ({"big": 20, "small": 4}, {"k_neighbors": 5}, "k_neighbors_too_large"),
+    ({"big": 20, "lonely": 1}, {"recipe": "deepclsmote-paper"}, "class_too_small"),
+    ({"big": 20, "lonely": 1}, {"interpolation": "smote"}, "class_too_small"),
+    ({"big": 20, "small": 4}, {"recipe": "deepsmote-paper", "k_neighbors": 5},
+     "k_neighbors_too_large"),
     ({"big": 20, "small": 8}, {"epochs": 0}, "invalid_request"),
     ({"big": 20, "small": 8}, {"epoch": 3}, "invalid_request"),
     ({"big": 20, "small": 8}, {"method": "gan"}, "invalid_request"),
+    ({"big": 20, "small": 8}, {"recipe": "best"}, "invalid_request"),
+    ({"big": 20, "small": 8}, {"recipe": "recommended", "method": "deepsmote"},
+     "invalid_request"),
     ({"big": 20, "small": 8}, {"interpolation": "sideways"}, "invalid_request"),
     ({"big": 20, "small": 8}, {"step_scale": 0}, "invalid_request"),
-    ({"big": 20, "small": 8}, {"foreground_margin": 2}, "invalid_request"),  # direct decoding
-    ({"a": 1, "b": 1}, {"interpolation": "transfer"}, "class_too_small"),
+    # the library's own checks, at submit time: direct decoding has no foreground to keep,
+    # and DeepSMOTE has no class-latent weights
+    ({"big": 20, "small": 8}, {"recipe": "deepclsmote-paper", "foreground_margin": 2},
+     "invalid_params"),
+    ({"big": 20, "small": 8}, {"recipe": "deepsmote-paper", "w_compact": 0.1},
+     "invalid_params"),
+    ({"a": 1, "b": 1}, {}, "class_too_small"),     # transfer needs a class of 2+ images
 ])
 def test_train_requests_that_cannot_work_are_refused_before_queueing(small_server, counts,
                                                                      params, code):
@@ -272,22 +282,38 @@ def test_multipart_with_too_many_parts_is_refused(small_server):
 
 
 def test_the_api_offers_exactly_the_library_s_choices():
-    # app.schemas spells the names out so the API process never imports torch.
+    # app.schemas spells the names out so that its types are plain Literals.
     from typing import get_args
 
-    from app.schemas import DEFAULT_METHODS, EvaluateParams, EvaluationMethod, TrainParams
-    from deepclsmote import DeepCLSMOTE, generation
+    from app.schemas import (
+        DEFAULT_METHODS,
+        EvaluateParams,
+        EvaluationMethod,
+        RecipeName,
+        TrainParams,
+    )
+    from deepclsmote import DeepCLSMOTE, generation, recipes
     from deepclsmote.evaluation import classifiers, methods
 
+    assert list(get_args(RecipeName)) == list(recipes.RECIPES)
+    assert TrainParams.model_fields["recipe"].default == recipes.DEFAULT_RECIPE
     assert list(get_args(EvaluationMethod)) == list(methods.METHODS)
-    assert set(DEFAULT_METHODS) <= set(methods.METHODS)
     assert DEFAULT_METHODS == methods.DEFAULT_METHODS
     schedule = EvaluateParams.model_fields["lr_schedule"]
     assert get_args(schedule.annotation) == classifiers.LR_SCHEDULES
     assert schedule.default == classifiers.TrainSpec().lr_schedule
     fields = TrainParams.model_fields
-    assert get_args(fields["decoding"].annotation) == generation.DECODINGS
-    assert get_args(fields["interpolation"].annotation) == generation.INTERPOLATIONS
+
+    def choices(name):  # Literal[...] | None
+        literal = next(a for a in get_args(fields[name].annotation) if a is not type(None))
+        return get_args(literal)
+
+    assert choices("decoding") == generation.DECODINGS
+    assert choices("interpolation") == generation.INTERPOLATIONS
+    # every other field overrides a parameter of the library's, and is unset by default
     library = DeepCLSMOTE().get_params()
-    assert all(fields[k].default == library[k] for k in ("decoding", "interpolation",
-                                                         "step_scale", "foreground_margin"))
+    overrides = set(fields) - {"recipe", "method", "random_state"}
+    assert overrides <= set(library)
+    assert all(fields[k].default is None for k in overrides)
+
+

@@ -75,7 +75,7 @@ def test_train_wait_status_download_and_models(run, tmp_path, digits_id):
     assert rc == 0 and (tmp_path / "history.json").read_bytes() == saved.read_bytes()
 
     rc, out, _ = run("models", "--dataset-id", digits_id)
-    assert rc == 0 and model_id in out and "deepclsmote" in out
+    assert rc == 0 and model_id in out and "recommended" in out
 
 
 def test_generate_waits_and_downloads(run, tmp_path, digits_id):
@@ -89,16 +89,20 @@ def test_generate_waits_and_downloads(run, tmp_path, digits_id):
         assert data["labels"].tolist() == ["4"] * 5
 
 
-def test_train_passes_the_foreground_margin_and_the_service_checks_it(run, server, digits_id):
+def test_train_takes_a_recipe_and_overrides_and_the_service_checks_them(run, server,
+                                                                        digits_id):
     from app.client import Client
 
-    rc, out, err = run("train", digits_id, *TINY, "--decoding", "residual",
-                       "--foreground-margin", "1", "--wait")
+    rc, out, err = run("train", digits_id, *TINY, "--foreground-margin", "1", "--wait")
     assert rc == 0, err
     with Client(server.url) as api:
-        assert api.model(out.strip().split()[-1])["params"]["foreground_margin"] == 1
-    rc, _, err = run("train", digits_id, *TINY, "--foreground-margin", "1")
-    assert rc != 0 and "foreground_margin needs decoding 'residual'" in err
+        model = api.model(out.strip().split()[-1])
+    assert model["recipe"] == "recommended"     # the default, with its residual decoding
+    assert model["params"]["foreground_margin"] == 1
+    assert model["params"]["decoding"] == "residual"
+    rc, _, err = run("train", digits_id, *TINY, "--recipe", "deepclsmote-paper",
+                     "--foreground-margin", "1")
+    assert rc != 0 and "it needs decoding='residual', got decoding='direct'" in err
 
 
 def test_remote_evaluate_submits_and_cancel_stops_it(run, digits_id):

@@ -103,6 +103,11 @@ def loss_points(page) -> int:
     return int(page.locator("#loss-chart").get_attribute("data-points") or 0)
 
 
+def open_parameters(page) -> None:
+    """Unfold the train form's parameters beyond the recipe."""
+    page.locator("#train-advanced summary").click()
+
+
 def set_fields(page, form: str, values: dict) -> None:
     for name, value in values.items():
         page.locator(f"{form} [name={name}]").fill(str(value))
@@ -125,8 +130,19 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     shot(page, "02-manifest")
     dataset_url = page.url
 
-    # train: defaults come from the service's schema; watch the loss curve grow
-    assert page.locator("#train-form [name=w_compact]").input_value() == "0.02"
+    # train: the recipe first, the recommended one chosen; the other parameters are folded
+    # away, each empty one showing the recipe's value; then watch the loss curve grow
+    form = page.locator("#train-form")
+    expect(form.locator("select[name=recipe]")).to_have_value("recommended")
+    expect(form.locator("#recipe-about")).to_contain_text("residual decoding")
+    expect(form.locator("[name=epochs]")).to_be_hidden()
+    open_parameters(page)
+    assert form.locator("[name=step_scale]").get_attribute("placeholder") == "1.5"
+    assert form.locator("[name=w_compact]").input_value() == ""
+    form.locator("select[name=recipe]").select_option("deepsmote-paper")
+    expect(form.locator("[name=w_compact]")).to_be_disabled()     # DeepSMOTE has none
+    assert form.locator("[name=step_scale]").get_attribute("placeholder") == "1"
+    form.locator("select[name=recipe]").select_option("recommended")
     set_fields(page, "#train-form", {"epochs": 40, "dim_h": 4, "n_z": 8, "batch_size": 32})
     page.click("#train-start")
     expect(page.locator("#job-status")).to_contain_text(re.compile("queued|running"))
@@ -153,6 +169,7 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     # generate the balanced set: the preview grid, then the download
     page.click("#job-results a.button")
     expect(page.locator("#generate-form")).to_be_visible()
+    expect(page.locator("#model-recipe")).to_have_text("recommended")
     page.locator("#generate-form select[name=content]").select_option("balanced")
     page.click("#generate-start")
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
@@ -233,6 +250,7 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
 def test_a_running_job_can_be_cancelled(service, page):
     page.goto(service.url + "/")
     page.click("#datasets-table >> text=digits")
+    open_parameters(page)
     set_fields(page, "#train-form", {"epochs": 2000, "dim_h": 4, "n_z": 4, "random_state": 5})
     page.click("#train-start")
     expect(page.locator("#job-status")).to_have_text("running", timeout=TIMEOUT)

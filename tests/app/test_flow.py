@@ -72,6 +72,18 @@ def test_train_generate_sample_and_reuse_on_digits(server):
         assert job["model_id"] == model_id
         model = c.get(f"/v1/models/{model_id}").json()
         assert model["dataset_id"] == ds["id"] and model["params"]["epochs"] == 2
+        # no recipe named: the recommended one, and the model keeps what it resolved to
+        assert job["params"] == {"recipe": "recommended", **TINY, "random_state": 0}
+        assert model["recipe"] == job["result"]["recipe"] == "recommended"
+        recipes = c.get("/v1/recipes").json()
+        assert [r["name"] for r in recipes][0] == "recommended" and recipes[0]["default"]
+        assert model["params"] == {**recipes[0]["params"], **TINY, "random_state": 0}
+        assert (model["params"]["decoding"], model["params"]["interpolation"]) == (
+            "residual", "transfer")
+        schema = c.get("/openapi.json").json()["components"]["schemas"]["TrainParams"]
+        assert schema["properties"]["recipe"]["default"] == "recommended"
+        assert all(f"`{r['name']}`: {r['description']}" in schema["properties"]["recipe"][
+            "description"] for r in recipes)
 
         # the same data, parameters, seed and library: the model comes back at once
         again = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],

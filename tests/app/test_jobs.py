@@ -149,16 +149,35 @@ def test_fifty_concurrent_writers_get_no_error_from_sqlite(make_server):
             wait_for(c, j["id"], timeout=60)
 
 
-def test_a_parameter_added_later_keeps_the_fingerprint_of_earlier_requests():
-    from app.jobs.service import train_fingerprint
-    from app.schemas import TrainParams
+def test_one_model_however_its_parameters_are_spelled():
+    from app.jobs.service import resolve_train, train_fingerprint
 
-    params = TrainParams().model_dump()
-    earlier = {k: v for k, v in params.items() if k != "foreground_margin"}
+    def fingerprint(recipe, overrides):
+        estimator, params = resolve_train(recipe, overrides)
+        return train_fingerprint(dataset_sha256="0" * 64, estimator=estimator, params=params,
+                                 library="0.1.0")
 
-    def fingerprint(p):
-        return train_fingerprint(dataset_sha256="0" * 64, params=p, library="0.1.0")
+    recommended = fingerprint("recommended", {"epochs": 3})
+    spelled_out = fingerprint("deepclsmote-paper", {"epochs": 3, "decoding": "residual",
+                                                    "interpolation": "transfer",
+                                                    "step_scale": 1.5})
+    assert recommended == spelled_out       # the same model is reused
+    assert recommended != fingerprint("recommended", {"epochs": 3, "foreground_margin": 2})
+    assert recommended != fingerprint("recommended", {"epochs": 3, "random_state": 1})
+    # DeepSMOTE is DeepCLSMOTE without the class-latent weights, but not the same sampler
+    assert fingerprint("deepsmote-paper", {}) != fingerprint(
+        "deepclsmote-paper", {"w_compact": 0.0, "w_separation": 0.0})
 
-    assert fingerprint(params) == fingerprint(earlier)     # the same model is reused
-    residual = {**params, "decoding": "residual"}
-    assert fingerprint({**residual, "foreground_margin": 2}) != fingerprint(residual)
+
+def test_jobs_queued_before_recipes_train_the_method_they_named():
+    from app.jobs.kinds import requested_recipe
+
+    old = {"method": "deepsmote", "epochs": 2, "w_compact": 0.02, "w_separation": 0.02,
+           "decoding": "direct", "random_state": 0}
+    assert requested_recipe(old) == ("deepsmote-paper", {"epochs": 2, "decoding": "direct",
+                                                         "random_state": 0})
+    assert requested_recipe({"method": "deepclsmote", "epochs": 2})[0] == "deepclsmote-paper"
+    assert requested_recipe({"recipe": "recommended", "epochs": 2}) == (
+        "recommended", {"epochs": 2})
+
+

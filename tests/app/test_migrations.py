@@ -41,3 +41,21 @@ def test_db_upgrade_command(postgres_url, monkeypatch, capsys):
     monkeypatch.setenv("DEEPCLSMOTE_DATABASE_URL", postgres_url)
     assert main(["db", "upgrade"]) == 0
     assert f"empty -> {head()}" in capsys.readouterr().out
+
+
+def test_a_database_of_the_first_schema_keeps_its_models_and_gains_their_recipe(tmp_path):
+    import sqlalchemy as sa
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO models (id, tenant, dataset_id, job_id, method, params, fingerprint, "
+            "library_version, classes, image_shape, created_at) VALUES ('m1', 't', NULL, NULL, "
+            "'deepclsmote', '{\"epochs\": 3}', NULL, '0.1.0', '[]', '[8, 8]', 1.0)"))
+    ensure_schema(engine)
+    assert current(engine) == head() and _diff(engine) == []
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT method, recipe, params FROM models")).one()
+    assert (row.method, row.recipe) == ("deepclsmote", None) and "epochs" in row.params
+    engine.dispose()

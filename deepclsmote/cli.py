@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .datasets.builtin import DIGITS_IMBALANCED_COUNTS
+from .evaluation.config import PROFILES
 from .evaluation.imbalance import MNIST_TEST_COUNTS
 from .evaluation.methods import DEFAULT_METHODS, METHODS
 from .generation import DECODINGS, INTERPOLATIONS
@@ -21,7 +23,7 @@ from .recipes import DEFAULT_RECIPE, RECIPES, make_sampler
 
 # DeepSMOTE's MNIST class counts scaled down to fit small pools.
 DEMO_COUNTS = {
-    "digits": [150, 100, 70, 50, 35, 25, 18, 12, 9, 6],
+    "digits": DIGITS_IMBALANCED_COUNTS,
     "mnist": MNIST_TEST_COUNTS,
 }
 
@@ -122,7 +124,8 @@ def cmd_evaluate(args) -> int:
         folds=args.folds, seeds=[int(s) for s in args.seeds.split(",")],
         profile=args.profile, device=args.device, test_per_class=args.test_per_class,
         augmentations=[False, True] if args.augment == "both" else [args.augment == "on"],
-        lr_schedule=args.lr_schedule, grow=args.grow,
+        lr_schedule=args.lr_schedule, grow=args.grow, imbalance=args.imbalance,
+        counts=_counts(args.counts),
     )
     empty = int((data.counts() == 0).sum())
     print(f"{data.name}: {len(data)} images {data.images.shape[1:]}, {len(data.classes)} classes"
@@ -130,10 +133,14 @@ def cmd_evaluate(args) -> int:
           f"profile {cfg.profile}, {cfg.folds} folds, seeds {cfg.seeds}"
           f"{f', every class grown to {cfg.grow:g} x the largest' if cfg.grow != 1 else ''}")
 
-    def progress(what: str, done: int, total: int) -> None:
+    if cfg.wiring_check:
+        print(f"  {WIRING_CHECK_LINE}")
+
+    def progress(what: str, done: int, total: int, seconds_left: float | None) -> None:
         width = 30
         bar = "#" * (width * done // total) + "." * (width - width * done // total)
-        print(f"\r  [{bar}] {done}/{total} {what:<40}", end="\n" if done == total else "",
+        left = f", {time_left(seconds_left)}" if seconds_left and done < total else ""
+        print(f"\r  [{bar}] {done}/{total} {what + left:<56}", end="\n" if done == total else "",
               flush=True)
 
     report, figures = run_experiment(cfg, data, progress)
@@ -144,8 +151,45 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+#: What a smoke run prints instead of answers.
+WIRING_CHECK_LINE = ("wiring check (profile smoke): the pipeline runs on this data; its figures "
+                     "say nothing about whether any method helps. Run --profile cpu for an "
+                     "answer.")
+
+
+def time_left(seconds: float) -> str:
+    """``seconds`` in words a progress line can show: "about 40 s left", "about 12 min left".
+
+    Examples
+    --------
+    >>> time_left(42), time_left(700), time_left(7300)
+    ('about 40 s left', 'about 12 min left', 'about 2.0 h left')
+    """
+    if seconds < 90:
+        return f"about {max(10, round(seconds / 10) * 10)} s left"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
+
+
+def _counts(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(c) for c in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--counts takes one whole number per class, comma-separated; got "
+                         f"{text!r}") from None
+
+
 def _print_findings(report: dict) -> None:
     """The report's plain answer, one line per method, after a run or a combine."""
+    if report.get("wiring_check"):
+        print(f"  {WIRING_CHECK_LINE}")
+    for a in report.get("answers", []):
+        print(f"  {a['text']}")
+    if report.get("findings"):
+        print("  against random oversampling:")
     for f in report.get("findings", []):
         print(f"  {f['text']}")
 
@@ -242,16 +286,27 @@ def build_parser(
                     help="how far every oversampling method grows the classes, as a multiple "
                          "of the largest: 1 balances (default); 2 grows every class, the "
                          "largest included, to twice the largest")
-    ev.add_argument("--folds", type=int, default=5)
+    ev.add_argument("--imbalance", choices=["dataset", "paper"], default="dataset",
+                    help="dataset (default): your data as it is, tested on held-out folds "
+                         "(every class needs 2 images, 3 for smote and the paper recipes); "
+                         "paper: the papers' protocol for benchmark sets, an imbalanced pool "
+                         "with their class counts and a balanced test set")
+    ev.add_argument("--counts", metavar="N,N,...",
+                    help="draw the pool with these images per class (scaled to fit) instead "
+                         "of the data's own counts or the papers'")
+    ev.add_argument("--folds", type=int, default=5,
+                    help="stratified folds (with imbalance dataset: at most the smallest "
+                         "class's images)")
     ev.add_argument("--seeds", default="0", help="comma-separated seeds")
-    ev.add_argument("--profile", choices=["smoke", "cpu", "paper"], default="cpu",
+    ev.add_argument("--profile", choices=list(PROFILES), default="cpu",
                     help="budget: cpu runs in minutes, paper is meant for a GPU")
     ev.add_argument("--augment", choices=["both", "on", "off"], default="both",
                     help="train classifiers with and/or without shift augmentation")
     ev.add_argument("--test-per-class", type=int,
-                    help="balanced test images per class (default: a tenth of the smallest "
-                         "class, at least 2); the pool shrinks to leave them. On a small set "
-                         "a few more steady the comparison: with 8, one image is 1.25 ACSA")
+                    help="with --imbalance paper: balanced test images per class (default: a "
+                         "tenth of the smallest class, at least 2); the pool shrinks to leave "
+                         "them. On a small set a few more steady the comparison: with 8, one "
+                         "image is 1.25 ACSA")
     ev.add_argument("--lr-schedule", default="constant",
                     help="the classifiers' learning rate, the same for every method: "
                          "constant, or cosine (annealed to 0 over the run)")

@@ -7,7 +7,12 @@ Every ``load_*`` function returns an :class:`ImageDataset`: uint8 images
 
 from .arrays import load_csv, load_npz
 from .base import DatasetFormatError, ImageDataset
-from .builtin import load_digits, load_digits_images
+from .builtin import (
+    DIGITS_IMBALANCED_COUNTS,
+    load_digits,
+    load_digits_images,
+    load_digits_imbalanced,
+)
 from .cifar import load_cifar10
 from .folder import load_image_folder
 from .gtsrb import load_gtsrb
@@ -21,8 +26,10 @@ __all__ = [
     "load_cifar10",
     "load_csv",
     "load_dataset",
+    "DIGITS_IMBALANCED_COUNTS",
     "load_digits",
     "load_digits_images",
+    "load_digits_imbalanced",
     "load_gtsrb",
     "load_idx",
     "load_idx_pair",

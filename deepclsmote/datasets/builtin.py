@@ -28,3 +28,25 @@ def load_digits() -> ImageDataset:
     """
     images, labels = load_digits_images()
     return ImageDataset(images, labels, list(CLASSES), "digits")
+
+
+#: Images per class of the imbalanced view of digits (class 0 the largest, 9 the rarest):
+#: DeepSMOTE's profile shape at the size of this small set, an imbalance ratio of 25.
+DIGITS_IMBALANCED_COUNTS = [150, 100, 70, 50, 35, 25, 18, 12, 9, 6]
+
+
+def load_digits_imbalanced() -> ImageDataset:
+    """An imbalanced view of :func:`load_digits`: the first images of each class, 150 of
+    class 0 down to 6 of class 9 (:data:`DIGITS_IMBALANCED_COUNTS`), so that evaluating
+    oversampling on it has something to show, in minutes on a CPU.
+
+    Examples
+    --------
+    >>> ds = load_digits_imbalanced()
+    >>> ds.counts().tolist(), ds.name
+    ([150, 100, 70, 50, 35, 25, 18, 12, 9, 6], 'digits-imbalanced')
+    """
+    images, labels = load_digits_images()
+    keep = np.sort(np.concatenate([np.flatnonzero(labels == c)[:n]
+                                   for c, n in enumerate(DIGITS_IMBALANCED_COUNTS)]))
+    return ImageDataset(images[keep], labels[keep], list(CLASSES), "digits-imbalanced")

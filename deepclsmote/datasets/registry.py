@@ -11,7 +11,7 @@ from pathlib import Path
 from . import cifar
 from .arrays import load_csv, load_npz
 from .base import ImageDataset, check_choice
-from .builtin import load_digits
+from .builtin import load_digits, load_digits_imbalanced
 from .cifar import load_cifar10
 from .folder import load_image_folder
 from .gtsrb import load_gtsrb
@@ -57,7 +57,7 @@ _NAMED: dict[str, Callable[..., ImageDataset]] = {
     "svhn": load_svhn,
     "gtsrb": load_gtsrb,
 }
-KNOWN = ["digits", *_NAMED]
+KNOWN = ["digits", "digits-imbalanced", *_NAMED]
 
 _BY_SUFFIX: dict[str, Callable[..., ImageDataset]] = {
     ".zip": load_image_folder, ".npz": load_npz, ".csv": load_csv, ".mat": load_svhn,
@@ -84,11 +84,12 @@ def load_dataset(name_or_path, data_dir=None, **kw) -> ImageDataset:
     Parameters
     ----------
     name_or_path : str or path-like
-        One of ``digits`` (built in), ``mnist``, ``fashion-mnist``, ``kmnist``,
-        ``emnist``, ``cifar10``, ``svhn``, ``gtsrb`` (case and ``_``/``-``
-        ignored), or else a path: a ``.zip`` or directory of class folders, an
-        ``.npz``, a ``.csv``, an SVHN ``.mat``, a CIFAR-10 ``.tar.gz``, or a
-        directory of CIFAR-10 batches, MNIST-style IDX files or GTSRB.
+        One of ``digits`` and ``digits-imbalanced`` (built in), ``mnist``,
+        ``fashion-mnist``, ``kmnist``, ``emnist``, ``cifar10``, ``svhn``,
+        ``gtsrb`` (case and ``_``/``-`` ignored), or else a path: a ``.zip`` or
+        directory of class folders, an ``.npz``, a ``.csv``, an SVHN ``.mat``, a
+        CIFAR-10 ``.tar.gz``, or a directory of CIFAR-10 batches, MNIST-style IDX
+        files or GTSRB.
         A known name wins over a file of the same name.
     data_dir : path-like, optional
         For a named dataset other than ``digits``: the folder holding its
@@ -107,6 +108,8 @@ def load_dataset(name_or_path, data_dir=None, **kw) -> ImageDataset:
     key = str(name_or_path).lower().replace("_", "-")
     if key == "digits":
         return _call(load_digits, (), kw, "the digits dataset")
+    if key == "digits-imbalanced":
+        return _call(load_digits_imbalanced, (), kw, "the digits-imbalanced dataset")
     if key in _NAMED:
         if data_dir is None:
             raise ValueError(f"dataset {name_or_path!r} needs data_dir, the folder holding its "

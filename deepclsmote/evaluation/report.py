@@ -21,83 +21,191 @@ def _pct(s: dict) -> str:
     return f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}"
 
 
+#: Every term the report uses, in words (report.md's last section, and the dashboard's).
+GLOSSARY: dict[str, str] = {
+    "ACSA": "average class-specific accuracy: the recall of each class (the share of its test "
+            "images the classifier got right), averaged over the classes, so that a small "
+            "class counts as much as a large one",
+    "recall, rarest": "the mean recall of the rarest classes: the three with the fewest "
+                      "training images, and any class tied with the third",
+    "macro F1": "the F1 score (harmonic mean of precision and recall) of each class, "
+                "averaged over the classes",
+    "GM (one-vs-rest macro)": "the geometric mean of the average recall and the average "
+                              "specificity over the classes (DeepSMOTE's tables)",
+    "GM (multiclass)": "the geometric mean of the per-class recalls: 0 when one class is "
+                       "never recognised",
+    "no oversampling (none)": "the classifier trained on the images as they are",
+    "random oversampling (ros)": "every class brought up to the largest by repeating its "
+                                 "own images: the baseline a generator has to beat",
+    "fold, held-out fold": "the data is split into k parts of the same class proportions; "
+                           "each part is the test once while the others train",
+    "pool": "the images the folds are drawn from",
+    "pooled": "counted over every held-out image at once (each seed's folds' confusion "
+              "matrices summed), rather than fold by fold",
+    "balanced test set": "the papers' protocol: as many test images of every class, drawn "
+                         "from the images outside the pool",
+    "every image outside the pool": "the images no fold trained on, up to 1,000 a class",
+    "augmentation": "random shifts (and flips for natural images) of the training images "
+                    "while the classifier trains",
+    "paired difference, minus ROS": "a method's score minus random oversampling's on the "
+                                    "same fold and seed, so both saw the same images",
+    "spread, sd": "the standard deviation of those paired differences over folds (or over "
+                  "seeds, each seed's folds averaged first): a lead counts only when it is "
+                  "larger than its spread",
+    "ahead / behind": "in how many of the pairs the method scored higher / lower",
+    "p, Wilcoxon": "the paired Wilcoxon signed-rank test's p-value: how likely differences "
+                   "this consistent are by chance; with few pairs it cannot be small",
+    "grow": "how far every oversampling method grows the classes, as a multiple of the "
+            "largest class (1: balance)",
+    "wiring check": "profile smoke: tiny networks trained for about one epoch, to show the "
+                    "pipeline runs; its figures answer nothing",
+}
+
+_WIRING_CHECK = ("**Wiring check, not a result.** Profile `smoke` trains tiny networks for "
+                 "about one epoch: this run shows that the pipeline works on this data, and "
+                 "its figures say nothing about whether any method helps. No method is "
+                 "compared or named best. Run profile `cpu` (minutes) or `paper` (a GPU) for "
+                 "an answer.")
+
+
 def markdown(report: dict) -> str:
-    """Tables per split and augmentation, methods as rows, mean ± std over folds (in %)."""
+    """The answer first, then what was run, the findings, the tables and a glossary."""
     cfg = report["config"]
-    n_pairs = cfg["folds"] * len(cfg["seeds"])
-    lines = [
-        f"# Evaluation: {report['dataset']['name']}",
-        "",
-        f"Profile `{cfg['profile']}`, {cfg['folds']} folds, seeds {cfg['seeds']}, pool class "
-        f"counts {report['pool_counts']}, balanced test set of {report['test_per_class']} per "
-        f"class; autoencoder {report['sampler_epochs']} epochs, classifier "
-        f"{report['classifier_epochs']} epochs"
-        f"{', learning rate annealed along a cosine' if cfg.get('lr_schedule') == 'cosine' else ''}"
-        f"{_grow_text(cfg.get('grow', 1))}"
-        f"; {report['seconds']:.0f} s. Values in %: "
-        f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
-        f"test of ACSA against no oversampling (with {n_pairs} pairs its smallest possible "
-        f"value is {2 / 2 ** n_pairs:.3g}). Minus ROS: the paired difference in ACSA to random "
-        f"oversampling, mean (standard deviation), ahead / behind in how many of the "
-        f"{n_pairs} pairs, and its Wilcoxon p; the same for the recall of the rarest classes.",
-    ]
-    rarest = rarest_classes(report["pool_counts"])
-    names = report["dataset"]["classes"]
-    which = ("every class" if len(rarest) == len(report["pool_counts"])
-             else "the three classes with the fewest training images"
-             + (", and those tied with the third" if len(rarest) > 3 else ""))
-    lines[-1] += (" Recall, rarest: the mean recall of "
-                  + ", ".join(str(names[c]) if c < len(names) else str(c) for c in rarest)
-                  + f" ({which}).")
-    if report["dataset"].get("classes_without_images"):
-        lines[-1] += (" Classes without images, left out: "
-                      + ", ".join(report["dataset"]["classes_without_images"]) + ".")
-    if report.get("rest_per_class"):
-        lines[-1] += (" Every image outside the pool: the images no fold trained on, the "
-                      f"balanced test set's included, up to {REST_PER_CLASS:,} a class: "
-                      f"{report['rest_per_class']} a class.")
-    per_seed = len(cfg["seeds"]) > 1
-    if per_seed:
-        lines[-1] += (f" Over seeds: the same, with each seed's {cfg['folds']} folds averaged "
-                      f"first, so the spread is that over the {len(cfg['seeds'])} seeds.")
+    lines = [f"# Evaluation: {report['dataset']['name']}", ""]
+    if report.get("wiring_check", cfg["profile"] == "smoke"):
+        lines += [_WIRING_CHECK, ""]
+    if report.get("answers"):
+        lines += ["## The answer", "", _answers_intro(report), ""]
+        lines += [f"- {a['text']}" for a in report["answers"]] + [""]
+    lines += ["## What was run", "", _what_was_run(report)]
     if report.get("combined_from"):
         parts = "; ".join(f"seeds {c['seeds']} in {c['seconds']:.0f} s"
                           for c in report["combined_from"])
         lines += ["", f"Pooled from {len(report['combined_from'])} reports ({parts}); the "
                   f"time above is their sum."]
+    primary = _primary(report)
     if report.get("findings"):
         lines += ["", "## Against random oversampling", "",
-                  "On the balanced test set, each method's paired lead over random oversampling "
-                  "set against its spread (over seeds when there are several)"
+                  f"On the {_SPLITS[primary]}, each method's paired lead over random "
+                  "oversampling set against its spread (over seeds when there are several)"
                   + ("; then the same on every image outside the pool:"
                      if any(f.get("split") == "rest" for f in report["findings"]) else ":"),
                   ""]
         lines += [f"- {f['text']}" for f in report["findings"]]
-    splits = {"balanced_test": "balanced test set",
-              "rest": "every image outside the pool (imbalanced)",
-              "fold": "held-out fold (imbalanced)"}
+    lines += _tables(report, primary)
+    lines += ["", "## Glossary", ""]
+    lines += [f"- **{term}**: {text}." for term, text in GLOSSARY.items()]
+    return "\n".join(lines) + "\n"
+
+
+_SPLITS = {"fold": "held-out folds (as imbalanced as the pool)",
+           "balanced_test": "balanced test set",
+           "rest": "every image outside the pool (imbalanced)"}
+
+
+def _primary(report: dict) -> str:
+    return "fold" if report["config"].get("imbalance", "paper") == "dataset" else "balanced_test"
+
+
+def _answers_intro(report: dict) -> str:
+    where = ("every image of your data tested once per seed, on held-out folds"
+             if _primary(report) == "fold" else "the balanced test set")
+    augment = report["answers"][0]["augment"]
+    return (f"Read on {where}, with the classifier trained "
+            f"{'with' if augment else 'without'} augmentation. A verdict counts a change only "
+            f"when it is larger than its spread over folds (over seeds when there are "
+            f"several); see the glossary.")
+
+
+def _what_was_run(report: dict) -> str:
+    cfg = report["config"]
+    names = report["dataset"]["classes"]
+    folds = report.get("folds_used", cfg["folds"])
+    n_pairs = folds * len(cfg["seeds"])
+    if _primary(report) == "fold":
+        text = (f"Your data as it is: a pool of {sum(report['pool_counts']):,} images, "
+                f"{report['pool_counts']} per class, in {folds} stratified folds"
+                + (f" ({cfg['folds']} asked for; the smallest class, "
+                   f"{min(report['pool_counts'])} images, allows {folds})"
+                   if folds < cfg["folds"] else "")
+                + ". Each fold's held-out part is a test set as imbalanced as the data.")
+    else:
+        text = (f"The papers' protocol: an imbalanced pool with class counts "
+                f"{report['pool_counts']}, {folds} folds, and a balanced test set of "
+                f"{report['test_per_class']} per class.")
+    text += (f" Profile `{cfg['profile']}`, seeds {cfg['seeds']}; autoencoder "
+             f"{report['sampler_epochs']} epochs, classifier {report['classifier_epochs']} "
+             f"epochs{_schedule_text(cfg.get('lr_schedule'))}"
+             f"{_grow_text(cfg.get('grow', 1))}; {report['seconds']:.0f} s. Values in %: "
+             f"mean ± standard deviation over folds and seeds. p: paired Wilcoxon signed-rank "
+             f"test of ACSA against no oversampling (with {n_pairs} pairs its smallest possible "
+             f"value is {2 / 2 ** n_pairs:.3g}). Minus ROS: the paired difference in ACSA to "
+             f"random oversampling, mean (standard deviation), ahead / behind in how many of "
+             f"the {n_pairs} pairs, and its Wilcoxon p; the same for the recall of the rarest "
+             f"classes.")
+    text += " Methods: " + "; ".join(f"`{m}`: {describe_method(m)}"
+                                     for m in cfg["methods"]) + "."
+    rarest = rarest_classes(report["pool_counts"])
+    which = ("every class" if len(rarest) == len(report["pool_counts"])
+             else "the three classes with the fewest training images"
+             + (", and those tied with the third" if len(rarest) > 3 else ""))
+    text += (" Recall, rarest: the mean recall of "
+             + ", ".join(str(names[c]) if c < len(names) else str(c) for c in rarest)
+             + f" ({which}).")
+    pooled = next((r["pooled"] for r in report["summary"] if "pooled" in r), None)
+    if pooled is not None:
+        images = [pooled["test_images_per_class"][c] for c in rarest]
+        text += (f" Pooled over the held-out folds, the rarest classes' figures rest on "
+                 f"{', '.join(map(str, images))} test images a seed: with so few, one image "
+                 f"moves a class's recall by {100 / max(1, min(images)):.0f} points.")
+    if report["dataset"].get("classes_without_images"):
+        text += (" Classes without images, left out: "
+                 + ", ".join(report["dataset"]["classes_without_images"]) + ".")
+    if report.get("rest_per_class"):
+        text += (" Every image outside the pool: the images no fold trained on"
+                 + (", the balanced test set's included" if _primary(report) != "fold" else "")
+                 + f", up to {REST_PER_CLASS:,} a class: {report['rest_per_class']} a class.")
+    if len(cfg["seeds"]) > 1:
+        text += (f" Over seeds: the same, with each seed's {folds} folds averaged first, so "
+                 f"the spread is that over the {len(cfg['seeds'])} seeds.")
+    return text
+
+
+def _tables(report: dict, primary: str) -> list[str]:
+    cfg = report["config"]
+    per_seed = len(cfg["seeds"]) > 1
+    lines: list[str] = []
+    order = [primary] + [s for s in ("balanced_test", "rest", "fold") if s != primary]
     for augment in (True, False):
-        for split, title in splits.items():
+        for split in order:
             rows = [r for r in report["summary"]
                     if r["augment"] == augment and r["split"] == split]
             if not rows:
                 continue
-            lines += ["", f"## {title}, classifier {'with' if augment else 'without'} "
-                      f"augmentation", "",
+            pooled = split == "fold" and all("pooled" in r for r in rows)
+            lines += ["", f"## {_SPLITS[split].capitalize()}, classifier "
+                      f"{'with' if augment else 'without'} augmentation", "",
                       "| method | " + " | ".join(_HEADERS)
+                      + (" | ACSA, pooled | recall, rarest, pooled" if pooled else "")
                       + " | p (ACSA vs none) | minus ROS (sd) | ahead / behind | p (vs ROS) |"
                       + (" over seeds: minus ROS (sd) | seeds ahead / behind |" if per_seed
                          else "")
                       + " recall, rarest: minus ROS (sd) | ahead / behind |"
                       + (" over seeds (sd) | seeds ahead / behind |" if per_seed else ""),
-                      "|---" * (len(_HEADERS) + 7 + 4 * per_seed) + "|"]
+                      "|---" * (len(_HEADERS) + 7 + 4 * per_seed + 2 * pooled) + "|"]
             for r in rows:
-                lines.append(f"| {describe_method(r['method'])} | "
+                lines.append(f"| {r['method']} | "
                              + " | ".join(_pct(r[c]) for c in _COLUMNS)
+                             + (f" | {100 * r['pooled']['acsa']:.1f} | "
+                                f"{100 * r['pooled']['rare3_recall']:.1f}" if pooled else "")
                              + f" | {_p(r.get('wilcoxon_vs_none'))} |"
                              + _leads(r.get("vs_ros"), per_seed, with_p=True)
                              + _leads(r.get("rarest_vs_ros"), per_seed, with_p=False))
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _schedule_text(schedule: str | None) -> str:
+    return ", learning rate annealed along a cosine" if schedule == "cosine" else ""
 
 
 def _grow_text(grow: float) -> str:
@@ -140,7 +248,8 @@ def _plt():
 
 def recall_bars(report: dict, path: Path) -> Path:
     plt = _plt()
-    rows = [r for r in report["summary"] if r["split"] == "balanced_test"]
+    split = _primary(report)
+    rows = [r for r in report["summary"] if r["split"] == split]
     settings = sorted({r["augment"] for r in rows})
     classes = report["dataset"]["classes"]
     fig, axes = plt.subplots(1, len(settings), figsize=(6 * len(settings), 3.6), sharey=True,
@@ -149,12 +258,12 @@ def recall_bars(report: dict, path: Path) -> Path:
         sel = [r for r in rows if r["augment"] == augment]
         width = 0.8 / max(1, len(sel))
         for i, r in enumerate(sel):
-            ax.bar(np.arange(len(classes)) + i * width, r["per_class_recall"], width,
-                   label=r["method"])
+            recall = r.get("pooled", r)["per_class_recall"]
+            ax.bar(np.arange(len(classes)) + i * width, recall, width, label=r["method"])
         ax.set_xticks(np.arange(len(classes)) + 0.4 - width / 2)
         ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"per-class recall, balanced test, {'with' if augment else 'no'} "
-                     f"augmentation", fontsize=9)
+        ax.set_title(f"per-class recall, {_SPLITS[split].split(' (')[0]}, "
+                     f"{'with' if augment else 'no'} augmentation", fontsize=9)
     axes[0, 0].set_ylabel("recall")
     axes[0, -1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
@@ -202,7 +311,7 @@ def write_report(report: dict, figures: dict, out) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "report.json", out / "report.md"]
-    written[0].write_text(json.dumps(report, indent=1) + "\n")
+    written[0].write_text(json.dumps({**report, "glossary": GLOSSARY}, indent=1) + "\n")
     written[1].write_text(markdown(report))
     written.append(recall_bars(report, out / "recall_per_class.png"))
     if figures:

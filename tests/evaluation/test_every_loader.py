@@ -208,8 +208,8 @@ def test_evaluate_runs_on_every_loader(write, tmp_path, capsys):
     assert len(without) == (33 if write is gtsrb_folder else 0)   # GTSRB names its 43 classes
     out = tmp_path / "report"
     assert main(["evaluate", *dataset_args, "--methods", "ros,recommended", "--folds", "2",
-                 "--profile", "smoke", "--augment", "on", "--device", "cpu",
-                 "--out", str(out)]) == 0, capsys.readouterr().err
+                 "--profile", "smoke", "--imbalance", "paper", "--augment", "on", "--device",
+                 "cpu", "--out", str(out)]) == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert report["dataset"] == {"name": expected.name, "classes": with_images,
                                  "image_shape": list(expected.images.shape[1:]),

@@ -18,7 +18,7 @@ from deepclsmote.evaluation.experiment import (
 @pytest.fixture(scope="module")
 def smoke_report():
     cfg = ExperimentConfig("digits", methods=["none", "ros", "smote", "deepclsmote-paper"],
-                           folds=2, seeds=[0], profile="smoke", device="cpu")
+                           folds=2, seeds=[0], profile="fast", imbalance="paper", device="cpu")
     return run_experiment(cfg, load_digits())
 
 
@@ -56,7 +56,7 @@ def test_the_rest_split_scores_every_image_outside_the_pool(smoke_report):
     rest = [r for r in report["summary"] if r["split"] == "rest"]
     assert {r["method"] for r in rest} == set(report["config"]["methods"])
     assert all("vs_ros" in r for r in rest if r["method"] != "ros")
-    assert "## every image outside the pool (imbalanced), classifier with" in markdown(report)
+    assert "## Every image outside the pool (imbalanced), classifier with" in markdown(report)
 
 
 def test_the_rest_split_is_capped_and_left_out_when_it_adds_nothing(monkeypatch):
@@ -76,8 +76,8 @@ def test_the_rest_split_is_capped_and_left_out_when_it_adds_nothing(monkeypatch)
     data = ImageDataset(rng.integers(0, 255, (60, 8, 8), dtype=np.uint8),
                         np.repeat([0, 1, 2], 20), ["a", "b", "c"], name="tiny")
     cfg = ExperimentConfig("tiny", methods=["none"], folds=2, seeds=[0], profile="smoke",
-                           counts=[10, 10, 10], test_per_class=10, augmentations=[False],
-                           device="cpu")
+                           imbalance="paper", counts=[10, 10, 10], test_per_class=10,
+                           augmentations=[False], device="cpu")
     report, _ = run_experiment(cfg, data)
     assert report["rest_per_class"] is None
     assert {r["split"] for r in report["runs"]} == {"fold", "balanced_test"}
@@ -119,8 +119,7 @@ def test_every_method_is_set_against_random_oversampling_pair_by_pair(smoke_repo
     text = markdown(report)
     assert ("| minus ROS (sd) | ahead / behind | p (vs ROS) | recall, rarest: minus ROS (sd) "
             "| ahead / behind |") in text
-    none_row = next(line for line in text.splitlines()
-                    if line.startswith("| no oversampling |"))
+    none_row = next(line for line in text.splitlines() if line.startswith("| none |"))
     assert none_row.count("|") == 13 and none_row.count(" / ") == 2
 
 
@@ -193,7 +192,7 @@ def test_findings_say_plainly_whether_a_method_beats_random_oversampling(smoke_r
 
 def test_pool_counts_keep_the_profile_and_fit():
     data = load_digits()
-    cfg = ExperimentConfig("digits", folds=5, profile="cpu")
+    cfg = ExperimentConfig("digits", folds=5, profile="cpu", imbalance="paper")
     counts = pool_counts(cfg, data)
     assert counts == sorted(counts, reverse=True)
     assert all(c <= a for c, a in zip(counts, data.counts(), strict=True))
@@ -228,14 +227,15 @@ def test_evaluate_command_anneals_every_methods_classifier_when_asked(tmp_path, 
 def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
     out = tmp_path / "rep"
     rc = main(["evaluate", "--dataset", "digits", "--methods", "none,ros,deepsmote-paper",
-               "--folds", "2", "--profile", "smoke", "--augment", "off", "--device", "cpu",
-               "--out", str(out)])
+               "--folds", "2", "--profile", "fast", "--imbalance", "paper", "--augment", "off",
+               "--device", "cpu", "--out", str(out)])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
     assert {"report.json", "report.md", "recall_per_class.png", "loss_curves.png",
             "latent_projection.png", "grid_deepsmote-paper.png"} <= names
     table = (out / "report.md").read_text()
-    assert "| random oversampling (imbalanced-learn): real images repeated |" in table
+    assert "| ros |" in table
+    assert "`ros`: random oversampling (imbalanced-learn): real images repeated;" in table
     out = capsys.readouterr().out
     assert "done in" in out
     # the plain answer, one line per method and test split, set against random oversampling
@@ -244,13 +244,16 @@ def test_evaluate_command_writes_report_table_and_figures(tmp_path, capsys):
         ("none", "balanced_test"), ("deepsmote-paper", "balanced_test"), ("none", "rest"),
         ("deepsmote-paper", "rest")]
     assert all(f"  {f['text']}\n" in out for f in report["findings"])
+    # first the plain answers, one per method, against no oversampling
+    assert [a["method"] for a in report["answers"]] == ["ros", "deepsmote-paper"]
+    assert out.index(report["answers"][0]["text"]) < out.index(report["findings"][0]["text"])
 
 
 def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):
     out = tmp_path / "rep"
     rc = main(["evaluate", "--dataset", "digits", "--methods", "none,ros", "--folds", "2",
-               "--profile", "smoke", "--augment", "on", "--device", "cpu",
-               "--test-per-class", "40", "--out", str(out)])
+               "--profile", "smoke", "--imbalance", "paper", "--augment", "on", "--device",
+               "cpu", "--test-per-class", "40", "--out", str(out)])
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
     assert report["test_per_class"] == 40
@@ -258,9 +261,10 @@ def test_evaluate_command_sets_the_test_images_per_class(tmp_path, capsys):
     assert all(sum(r["confusion_matrix"][c]) == 40 for r in report["runs"]
                if r["split"] == "balanced_test" for c in range(10))
     for bad, message in (("0", "test_per_class must be at least 1"),
-                         ("500", "reserved for testing")):
+                         ("500", "keeps 500 of each class for its balanced test set")):
         assert main(["evaluate", "--dataset", "digits", "--methods", "none", "--profile",
-                     "smoke", "--test-per-class", bad, "--out", str(tmp_path / bad)]) == 2
+                     "smoke", "--imbalance", "paper", "--test-per-class", bad, "--out",
+                     str(tmp_path / bad)]) == 2
         assert message in capsys.readouterr().err
 
 
@@ -269,8 +273,8 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
 
     def evaluate(seeds, methods, out):
         assert main(["evaluate", "--dataset", "digits", "--methods", methods, "--folds", "2",
-                     "--seeds", seeds, "--profile", "smoke", "--augment", "on", "--device",
-                     "cpu", "--out", str(tmp_path / out)]) == 0
+                     "--seeds", seeds, "--profile", "fast", "--imbalance", "paper",
+                     "--augment", "on", "--device", "cpu", "--out", str(tmp_path / out)]) == 0
         return json.loads((tmp_path / out / "report.json").read_text())
 
     both = evaluate("0,1", "none,ros", "both")
@@ -299,7 +303,7 @@ def test_combining_reports_of_two_seeds_gives_the_report_of_one_run_over_both(tm
                 and r["split"] == "balanced_test")
     over = none["vs_ros"]["over_seeds"]
     assert over["seeds"] == [0, 1] and len(over["mean_diff_per_seed"]) == 2
-    row = next(line for line in table.splitlines() if line.startswith("| no oversampling |"))
+    row = next(line for line in table.splitlines() if line.startswith("| none |"))
     cells = row.strip("|").split(" | ")
     # ACSA over seeds, then the rarest classes' recall over folds and over seeds
     assert row.count("|") == 17 and cells[-5].strip() == f"{over['ahead']} / {over['behind']}"
@@ -349,14 +353,16 @@ def test_reports_of_earlier_versions_combine_and_display(tmp_path, capsys):
     assert main(["combine", str(old / "mnist_x2_s1.json"), str(old / "mnist_x2_s2.json"),
                  "--out", str(tmp_path / "old")]) == 0
     table = (tmp_path / "old" / "report.md").read_text()
-    assert "| the recommended recipe, every class to twice the largest (now: grow=2) |" in table
+    assert ("`deepclsmote_transfer_wide_x2`: the recommended recipe, every class to twice the "
+            "largest (now: grow=2)") in table
     assert "deepclsmote_transfer_wide_x2" in capsys.readouterr().out   # the findings' names
 
     # a method that is the same under its new name pools with a report made now
     def evaluate(seed):
         assert main(["evaluate", "--dataset", "digits", "--methods", "ros,recommended",
-                     "--folds", "2", "--seeds", seed, "--profile", "smoke", "--augment", "on",
-                     "--device", "cpu", "--out", str(tmp_path / seed)]) == 0
+                     "--folds", "2", "--seeds", seed, "--profile", "fast", "--imbalance",
+                     "paper", "--augment", "on", "--device", "cpu", "--out",
+                     str(tmp_path / seed)]) == 0
         return json.loads((tmp_path / seed / "report.json").read_text())
 
     now, then = evaluate("0"), evaluate("1")
@@ -369,7 +375,7 @@ def test_reports_of_earlier_versions_combine_and_display(tmp_path, capsys):
     assert pooled["config"]["methods"] == ["ros", "recommended"]
     assert {(r["method"], r["seed"]) for r in pooled["runs"]} >= {("recommended", 0),
                                                                     ("recommended", 1)}
-    assert "| " + RECIPES["recommended"].description + " |" in markdown(pooled)
+    assert "`recommended`: " + RECIPES["recommended"].description in markdown(pooled)
     # a report grown otherwise is another protocol: refused, and the message says which setting
     grown = dict(now, config={**now["config"], "grow": 2.0, "seeds": [5]})
     with pytest.raises(ValueError, match="differs from report 1 in grow: 2.0 against 1.0"):
@@ -475,5 +481,6 @@ def test_classes_without_images_are_left_out_and_named(tmp_path, capsys):
         labels=np.concatenate([digits.labels[keep & (digits.labels != 3)], [3, 3, 3]]))
     capsys.readouterr()
     assert main(["evaluate", "--dataset", str(tmp_path / "few.npz"), "--methods", "ros",
-                 "--profile", "smoke", "--out", str(tmp_path / "few")]) == 2
-    assert "class 2 ('3') has 3 images" in capsys.readouterr().err
+                 "--profile", "smoke", "--imbalance", "paper", "--out",
+                 str(tmp_path / "few")]) == 2
+    assert "class '3' has 3 images; the papers' protocol keeps" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from deepclsmote.cli import build_parser
+from deepclsmote.cli import WIRING_CHECK_LINE, build_parser, time_left
 from deepclsmote.cli import main as library_main
 from deepclsmote.recipes import RECIPES
 
@@ -90,12 +90,14 @@ class _Bar:
         text = f"  {stage:<10} [{'#' * filled}{'.' * (self.width - filled)}]"
         if done is not None and total:
             text += f" {'epoch' if job['kind'] == 'train' else 'step'} {done}/{total}"
+        if p.get("seconds_left"):
+            text += f", {time_left(p['seconds_left'])}"
         losses = p.get("losses") or {}
         if "loss" in losses:
             text += f"  loss {losses['loss']:.4f}"
         elif p.get("note"):
             text += f"  {str(p['note'])[:40]}"
-        print(f"\r{text:<79}", end="", flush=True)
+        print(f"\r{text:<100}", end="", flush=True)
         self.open = True
 
     def close(self) -> None:
@@ -147,8 +149,11 @@ def _outcome(job: dict) -> str:
         return f": model {_model_id(job)}{reused}"
     if job["kind"] == "generate":
         return f": {result.get('n_synthetic')} synthetic images {result.get('counts')}"
-    return f" in {result.get('seconds')} s" + "".join(
-        f"\n  {f['text']}" for f in result.get("findings", []))
+    lines = [WIRING_CHECK_LINE] if result.get("wiring_check") else []
+    lines += [a["text"] for a in result.get("answers", [])]
+    if result.get("findings"):
+        lines += ["against random oversampling:", *(f["text"] for f in result["findings"])]
+    return f" in {result.get('seconds')} s" + "".join(f"\n  {line}" for line in lines)
 
 
 def _submitted(api: Client, job: dict, args: argparse.Namespace) -> int:
@@ -193,6 +198,8 @@ def cmd_upload(args: argparse.Namespace, api: Client) -> int:
     print(f"uploaded dataset {d['id']} '{d['name']}': {d['n_images']} images {shape}, "
           f"{len(d['classes'])} classes (imbalance ratio {d['imbalance_ratio']:.2f})")
     print("  " + ", ".join(f"{c['name']}: {c['count']}" for c in d["classes"]))
+    for warning in d.get("warnings", []):
+        print(f"  note: {warning}")
     return 0
 
 
@@ -252,6 +259,8 @@ def _progress_text(job: dict) -> str:
         parts.append(f"{p['epoch']}/{p['epochs']}")
     elif p.get("fraction") is not None:
         parts.append(f"{100 * p['fraction']:.0f}%")
+    if p.get("seconds_left"):
+        parts.append(f"({time_left(p['seconds_left'])})")
     return " ".join(x for x in parts if x)
 
 
@@ -345,7 +354,7 @@ def cmd_evaluate_remote(args: argparse.Namespace, api: Client) -> int:
     params = {"methods": [m.strip() for m in args.methods.split(",") if m.strip()],
               "folds": args.folds, "seeds": [int(s) for s in args.seeds.split(",")],
               "profile": args.profile, "augment": args.augment,
-              "lr_schedule": args.lr_schedule, "grow": args.grow}
+              "lr_schedule": args.lr_schedule, "grow": args.grow, "imbalance": args.imbalance}
     if args.test_per_class is not None:
         params["test_per_class"] = args.test_per_class
     return _submitted(api, api.evaluate(args.dataset_id, **params), args)
@@ -458,7 +467,8 @@ def _evaluate(ev: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         ev.error("give exactly one of --dataset (evaluate here) or --dataset-id (evaluate "
                  "on the service)")
     if args.dataset_id is not None:
-        local = [f"--{k.replace('_', '-')}" for k in ("data_dir", "split", "subset", "size")
+        local = [f"--{k.replace('_', '-')}" for k in ("data_dir", "split", "subset", "size",
+                                                      "counts")
                  if getattr(args, k) is not None]
         if local:
             ev.error(f"{', '.join(local)} apply to --dataset (files read here); a stored "

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from deepclsmote.evaluation.methods import METHODS as _METHODS
+from deepclsmote.evaluation.protocol import class_warnings
 from deepclsmote.recipes import RECIPES as _RECIPES
 
 from .errors import ErrorDetail
@@ -53,6 +61,12 @@ class DatasetPublic(_Out):
     imbalance_ratio: float = Field(description="largest class count / smallest")
     builtin: bool
     created_at: datetime
+
+    @computed_field(description="what the dataset's small classes cannot be used for: too few "
+                                "images to evaluate (2 needed, 3 for smote and the paper "
+                                "recipes) or to oversample by interpolation")
+    def warnings(self) -> list[str]:
+        return class_warnings([c.count for c in self.classes], [c.name for c in self.classes])
 
     _created = field_validator("created_at", mode="before")(lambda v: _ts(v) if isinstance(
         v, float) else v)
@@ -184,11 +198,17 @@ class EvaluateParams(_Params):
     profile: Literal["smoke", "cpu", "paper"] = "cpu"
     augment: Literal["both", "on", "off"] = "on"
     imbalance: Literal["dataset", "paper"] = Field(
-        "dataset", description="keep the dataset's own class counts (scaled to the profile's "
-                               "pool), or impose the papers' profile")
+        "dataset", description="`dataset`: your data as it is, in stratified folds (at most "
+                               "as many as the smallest class has images), each fold's "
+                               "held-out part the test, as imbalanced as the data; every "
+                               "class needs 2 images (3 with smote or a paper recipe). "
+                               "`paper`: the papers' protocol for benchmark sets, an "
+                               "imbalanced pool with their class counts and a balanced test "
+                               "set")
     test_per_class: int | None = Field(
-        None, ge=1, le=100_000, description="balanced test images per class; null: a tenth "
-                                            "of the smallest class, at least 2")
+        None, ge=1, le=100_000, description="imbalance `paper` only: balanced test images per "
+                                            "class; null: a tenth of the smallest class, at "
+                                            "least 2")
     lr_schedule: Literal["constant", "cosine"] = Field(
         "constant", description="the classifiers' learning rate, the same for every method: "
                                 "constant, or annealed to 0 along a cosine")
@@ -237,6 +257,8 @@ class Progress(BaseModel):
     fraction: float | None = None
     losses: dict[str, float] | None = None
     note: str | None = None
+    seconds_left: int | None = Field(None, description="estimated from the measured time of "
+                                                       "the steps done so far")
     model_config = ConfigDict(extra="allow")
 
 

@@ -152,15 +152,18 @@ def store_model_upload(path: Path, *, tenant: str, size: int, storage: Storage,
         shutil.rmtree(unpacked, ignore_errors=True)
 
 
-def seed_builtin(*, tenant: str, storage: Storage, catalog: Catalog) -> Dataset:
-    """scikit-learn's digits, present for every tenant from the first start."""
-    existing = catalog.builtin_dataset(tenant=tenant, name="digits")
-    if existing is not None:
-        return existing
-    from deepclsmote.datasets import load_digits
+def seed_builtin(*, tenant: str, storage: Storage, catalog: Catalog) -> list[Dataset]:
+    """scikit-learn's digits, balanced and an imbalanced view of it, present for every tenant
+    from the first start (the second answers "does oversampling help?" in minutes)."""
+    from deepclsmote.datasets import load_digits, load_digits_imbalanced
 
-    return _record(tenant=tenant, name="digits", data=load_digits(), source_format="builtin",
-                   upload_bytes=0, builtin=True, storage=storage, catalog=catalog)
+    rows = []
+    for name, load in (("digits", load_digits), ("digits-imbalanced", load_digits_imbalanced)):
+        existing = catalog.builtin_dataset(tenant=tenant, name=name)
+        rows.append(existing or _record(tenant=tenant, name=name, data=load(),
+                                        source_format="builtin", upload_bytes=0, builtin=True,
+                                        storage=storage, catalog=catalog))
+    return rows
 
 
 __all__ = ["content_sha256", "limits", "receive", "seed_builtin", "store_model_upload",

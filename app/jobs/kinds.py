@@ -77,14 +77,20 @@ def train(ctx: JobContext) -> Outcome:
     images, labels, names = ctx.storage.read_dataset(_required(job.dataset_id))
     y = np.asarray(names)[labels]  # class names are the labels: sampling_strategy uses them
 
+    clock: dict[str, float] = {}
+
     def on_epoch(epoch: int, total: int, parts: dict) -> None:
+        # the time left from the epochs this run measured (a resumed run starts mid-way)
+        first = clock.setdefault("first_epoch", epoch - 1)
+        per_epoch = (time.perf_counter() - clock["start"]) / max(1, epoch - first)
         ctx.progress(stage="training", epoch=epoch, epochs=total, fraction=epoch / total,
-                     losses={k: float(v) for k, v in parts.items()})
+                     losses={k: float(v) for k, v in parts.items()},
+                     seconds_left=_rounded(per_epoch * (total - epoch)))
 
     sampler = make_sampler(recipe, **overrides, device=ctx.settings.device, callback=on_epoch,
                            checkpoint_path=ctx.work_dir / "train_state.pt",
                            checkpoint_every=ctx.settings.checkpoint_every)
-    start = time.perf_counter()
+    start = clock["start"] = time.perf_counter()
     sampler.fit(images, y)
     seconds = time.perf_counter() - start
     ctx.progress(stage="training", note="saving the model")
@@ -187,8 +193,10 @@ def generate(ctx: JobContext) -> Outcome:
 
 def evaluate(ctx: JobContext) -> Outcome:
     from deepclsmote.datasets import ImageDataset
-    from deepclsmote.evaluation.experiment import ExperimentConfig, run_experiment
+    from deepclsmote.evaluation.experiment import run_experiment
     from deepclsmote.evaluation.report import write_report
+
+    from .service import experiment_config
 
     job = ctx.job
     p = job.params
@@ -196,26 +204,19 @@ def evaluate(ctx: JobContext) -> Outcome:
     images, labels, names = ctx.storage.read_dataset(_required(job.dataset_id))
     name = ctx.catalog_dataset().name
     data = ImageDataset(images, labels.astype(np.int64), names, name=name)
-    augment = {"both": [False, True], "on": [True], "off": [False]}[p["augment"]]
     try:
-        counts = data.counts().tolist() if p.get("imbalance", "dataset") == "dataset" else None
-        cfg = ExperimentConfig(dataset=name, methods=p["methods"], folds=p["folds"],
-                               seeds=p["seeds"], profile=p["profile"], counts=counts,
-                               test_per_class=p.get("test_per_class"),
-                               augmentations=augment,
-                               lr_schedule=p.get("lr_schedule", "constant"),
-                               grow=p.get("grow", 1.0), device=ctx.settings.device)
+        cfg = experiment_config(p, dataset_name=name, device=ctx.settings.device)
     except ValueError as exc:
         raise JobFailed("invalid_params", str(exc)) from exc
 
-    def on_step(what: str, done: int, total: int) -> None:
+    def on_step(what: str, done: int, total: int, seconds_left: float | None) -> None:
         ctx.progress(stage="evaluating", fraction=done / total, note=what, epoch=done,
-                     epochs=total)
+                     epochs=total, seconds_left=_rounded(seconds_left))
 
     try:
         report, figures = run_experiment(cfg, data, on_step)
-    except ValueError as exc:  # a dataset too small for the folds, for instance
-        raise JobFailed("invalid_dataset", str(exc)) from exc
+    except ValueError as exc:  # checked at submit; a dataset changed since, for instance
+        raise JobFailed("dataset_too_small", str(exc)) from exc
     out = ctx.work_dir / "report"
     shutil.rmtree(out, ignore_errors=True)
     artifacts = []
@@ -223,11 +224,19 @@ def evaluate(ctx: JobContext) -> Outcome:
         artifacts.append(ctx.storage.write_artifact(job.id, path.name, _copy_from(path)))
     summary = [{k: r[k] for k in ("method", "augment", "split", "acsa", "macro_f1")}
                for r in report["summary"]]
-    # the plain answer: is each method ahead of random oversampling by more than its spread?
+    # the plain answers (against no oversampling), then each method against random
+    # oversampling; a wiring check (smoke) states neither
+    answers = [{k: a[k] for k in ("method", "augment", "split", "verdict", "text")}
+               for a in report["answers"]]
     findings = [{k: f[k] for k in ("method", "augment", "split", "helps", "text")}
                 for f in report["findings"]]
-    return {"summary": summary, "findings": findings, "seconds": round(report["seconds"], 1),
+    return {"wiring_check": report["wiring_check"], "answers": answers, "summary": summary,
+            "findings": findings, "seconds": round(report["seconds"], 1),
             "artifacts": artifacts}, None
+
+
+def _rounded(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds)
 
 
 KINDS = {"train": train, "generate": generate, "evaluate": evaluate}

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from deepclsmote.evaluation.config import ExperimentConfig
+from deepclsmote.evaluation.protocol import plan
 from deepclsmote.recipes import get_recipe, make_sampler, resolve
 
 from ..config import Settings
@@ -40,6 +42,36 @@ def resolve_train(recipe: str, overrides: dict[str, Any]) -> tuple[str, dict[str
     except (ValueError, TypeError) as exc:
         raise InvalidInput(str(exc), code="invalid_params") from exc
     return get_recipe(recipe).estimator, params
+
+
+def experiment_config(params: dict[str, Any], *, dataset_name: str,
+                      device: str = "auto") -> ExperimentConfig:
+    """The library's configuration of an evaluate job's parameters (the one mapping)."""
+    augment = {"both": [False, True], "on": [True], "off": [False]}[params["augment"]]
+    return ExperimentConfig(dataset=dataset_name, methods=params["methods"],
+                            folds=params["folds"], seeds=params["seeds"],
+                            profile=params["profile"],
+                            # jobs stored before the protocol was named ran the dataset's own
+                            imbalance=params.get("imbalance", "dataset"),
+                            test_per_class=params.get("test_per_class"),
+                            augmentations=augment,
+                            lr_schedule=params.get("lr_schedule", "constant"),
+                            grow=params.get("grow", 1.0), device=device)
+
+
+def check_evaluable(params: dict[str, Any], dataset: Any) -> None:
+    """Refuse, before queueing, an evaluation the dataset cannot support: the library's own
+    plan of the protocol, on the stored class counts, names the class and what to change."""
+    counts = [c["count"] for c in dataset.classes if c["count"] > 0]
+    names = [c["name"] for c in dataset.classes if c["count"] > 0]
+    try:
+        cfg = experiment_config(params, dataset_name=dataset.name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_params") from exc
+    try:
+        plan(cfg, counts, names=names, colour=len(dataset.image_shape) == 3)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="dataset_too_small") from exc
 
 
 def model_id_for(job_id: str) -> str:
@@ -89,6 +121,7 @@ def submit(body: TrainJobCreate | GenerateJobCreate | EvaluateJobCreate, *, tena
                                         "artifacts": []})
         return store.submit(tenant=tenant, kind="train", params=params, dataset_id=dataset.id,
                             max_attempts=settings.max_attempts)
+    check_evaluable(params, dataset)
     return store.submit(tenant=tenant, kind="evaluate", params=params, dataset_id=dataset.id,
                         max_attempts=settings.max_attempts)
 
@@ -155,5 +188,5 @@ def cancel(job_id: str, *, tenant: str, store: JobStore) -> Job:
     return job
 
 
-__all__ = ["cancel", "check_strategy", "model_id_for", "resolve_train", "submit",
-           "train_fingerprint"]
+__all__ = ["cancel", "check_evaluable", "check_strategy", "experiment_config", "model_id_for",
+           "resolve_train", "submit", "train_fingerprint"]

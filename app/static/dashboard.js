@@ -420,6 +420,8 @@ async function datasetPage(root, signal, id) {
       h("div", { class: "card", id: "class-counts" },
         h("div", { class: "muted" }, `images per class (largest / smallest = ${ds.imbalance_ratio.toFixed(2)})`),
         barChart(ds.classes.map((c) => ({ name: c.name, value: c.count }))))),
+    (ds.warnings || []).length ? h("ul", { class: "card warnings", id: "dataset-warnings" },
+      ds.warnings.map((w) => h("li", {}, w))) : null,
     h("h2", {}, "A few real images per class"),
     h("div", { class: "card" }, grid),
     h("h2", {}, "Train a model"),
@@ -668,7 +670,15 @@ function progressText(job) {
   if (p.epoch != null && p.epochs != null) parts.push(`${unit(job)} ${p.epoch} of ${p.epochs}`);
   else if (p.fraction != null && !TERMINAL.has(job.status)) parts.push(`${Math.round(100 * p.fraction)} %`);
   if (p.note) parts.push(p.note);
+  if (p.seconds_left) parts.push(timeLeft(p.seconds_left));
   return parts.join(" · ");
+}
+
+// The estimate of a running job's time left, in words (as the command line says it).
+function timeLeft(seconds) {
+  if (seconds < 90) return `about ${Math.max(10, Math.round(seconds / 10) * 10)} s left`;
+  if (seconds < 5400) return `about ${Math.round(seconds / 60)} min left`;
+  return `about ${(seconds / 3600).toFixed(1)} h left`;
 }
 
 function jobsTable(jobs) {
@@ -814,17 +824,38 @@ function minusRos(d) {
     : text;
 }
 
+const SPLIT_TITLES = { fold: "Held-out folds (as imbalanced as the data)",
+                       balanced_test: "Balanced test set",
+                       rest: "Every image outside the pool" };
+
 function reportView(report) {
   const cfg = report.config || {};
-  const out = [h("h2", {}, "Report"),
-    h("p", { class: "muted" }, `${report.dataset.name}: profile ${cfg.profile}, ${cfg.folds} folds, `
-      + `seeds ${JSON.stringify(cfg.seeds)}, ${Math.round(report.seconds)} s. Values in %: mean ± `
-      + "standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA against no oversampling; "
-      + "minus ROS: the paired difference in ACSA to random oversampling, mean (standard deviation), "
-      + "folds ahead / behind (with several seeds, also over the seeds' means); the same for the "
-      + "recall of the rarest classes"
-      + (report.rarest_classes ? ` (${report.rarest_classes.map((c) => report.dataset.classes[c]).join(", ")}).` : "."))];
-  // the plain answer: is each method ahead of random oversampling by more than its spread?
+  const primary = (cfg.imbalance || "paper") === "dataset" ? "fold" : "balanced_test";
+  const wiring = report.wiring_check ?? cfg.profile === "smoke";
+  const out = [h("h2", {}, "Report")];
+  if (wiring) {
+    out.push(h("p", { class: "wiring-check", id: "wiring-check" },
+      h("strong", {}, "Wiring check, not a result. "),
+      "Profile smoke trains tiny networks for about one epoch: this run shows that the pipeline "
+      + "works on this data, and its figures say nothing about whether any method helps. "
+      + "Run profile cpu (minutes) or paper (a GPU) for an answer."));
+  }
+  if ((report.answers || []).length) {
+    out.push(h("h3", {}, "The answer"),
+      h("ul", { class: "answers" }, report.answers.map((a) =>
+        h("li", { class: `verdict-${a.verdict.replace(/ /g, "-")}`, dataset: { method: a.method } }, a.text))));
+  }
+  out.push(h("p", { class: "muted" }, `${report.dataset.name}: `
+      + (primary === "fold" ? `your data as it is, ${report.folds_used ?? cfg.folds} held-out folds`
+        : `the papers' protocol, balanced test set of ${report.test_per_class} a class`)
+      + `; profile ${cfg.profile}, seeds ${JSON.stringify(cfg.seeds)}, ${Math.round(report.seconds)} s. `
+      + "Values in %: mean ± standard deviation over folds and seeds; p: paired Wilcoxon test of ACSA "
+      + "against no oversampling; minus ROS: the paired difference in ACSA to random oversampling, "
+      + "mean (standard deviation), folds ahead / behind (with several seeds, also over the seeds' "
+      + "means); the same for the recall of the rarest classes"
+      + (report.rarest_classes ? ` (${report.rarest_classes.map((c) => report.dataset.classes[c]).join(", ")}).` : ".")
+      + " The terms are explained below."));
+  // each method against random oversampling: ahead by more than its spread?
   if ((report.findings || []).length) {
     out.push(h("h3", {}, "Against random oversampling"),
       h("ul", { class: "findings" }, report.findings.map((f) =>
@@ -834,25 +865,34 @@ function reportView(report) {
   const cols = [["acsa", "ACSA"], ["macro_f1", "macro F1"], ["gm_ovr_macro", "GM (one-vs-rest)"],
                 ["gm_multiclass", "GM (multiclass)"], ["rare3_recall", "recall, rarest"]];
   for (const augment of [true, false]) {
-    const rows = report.summary.filter((r) => r.augment === augment && r.split === "balanced_test");
+    const rows = report.summary.filter((r) => r.augment === augment && r.split === primary);
     if (!rows.length) continue;
-    const best = Math.max(...rows.map((r) => r.acsa.mean));
-    out.push(h("h3", {}, `Balanced test set, classifier ${augment ? "with" : "without"} augmentation`),
+    const pooled = rows.every((r) => r.pooled);
+    const acsa = (r) => (pooled ? r.pooled.acsa : r.acsa.mean);
+    const best = wiring ? null : Math.max(...rows.map(acsa));  // a wiring check names no best
+    out.push(h("h3", {}, `${SPLIT_TITLES[primary]}, classifier ${augment ? "with" : "without"} augmentation`),
       h("table", { class: "report-table", dataset: { augment: String(augment) } },
         h("thead", {}, h("tr", {}, h("th", {}, "method"), cols.map(([, t]) => h("th", { class: "num" }, t)),
+                         pooled ? h("th", { class: "num" }, "ACSA, pooled") : null,
                          h("th", { class: "num" }, "p"), h("th", { class: "num" }, "minus ROS"),
                          h("th", { class: "num" }, "recall, rarest: minus ROS"))),
         h("tbody", {}, rows.map((r) => h("tr", { dataset: { method: r.method } },
-          h("td", {}, r.method, r.acsa.mean === best ? h("strong", {}, " (best ACSA)") : null),
+          h("td", {}, r.method, acsa(r) === best ? h("strong", {}, " (best ACSA)") : null),
           cols.map(([k]) => h("td", { class: "num" }, `${pct(r[k].mean)} ± ${pct(r[k].std)}`)),
+          pooled ? h("td", { class: "num pooled" }, pct(r.pooled.acsa)) : null,
           h("td", { class: "num" }, r.wilcoxon_vs_none && r.wilcoxon_vs_none.p_value != null
             ? r.wilcoxon_vs_none.p_value.toPrecision(3) : ""),
           h("td", { class: "num vs-ros" }, r.vs_ros ? minusRos(r.vs_ros) : ""),
           h("td", { class: "num vs-ros-rarest" }, r.rarest_vs_ros ? minusRos(r.rarest_vs_ros) : ""))))),
       h("p", { class: "muted" }, "Per-class recall:"),
-      recallChart(report.dataset.classes, rows),
+      recallChart(report.dataset.classes, rows.map((r) => (pooled ? { ...r, per_class_recall: r.pooled.per_class_recall } : r))),
       h("div", { class: "legend" }, rows.map((r, m) =>
         h("span", { style: `--c:${METHOD_COLOURS[m % METHOD_COLOURS.length]}` }, r.method))));
+  }
+  if (report.glossary) {
+    out.push(h("details", { class: "glossary", id: "glossary" }, h("summary", {}, "What the terms mean"),
+      h("dl", {}, Object.entries(report.glossary).flatMap(([term, text]) =>
+        [h("dt", {}, term), h("dd", {}, text)]))));
   }
   return h("div", { class: "card", id: "report" }, out);
 }

@@ -199,7 +199,7 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     expect(page.locator("#job-results")).to_contain_text("7 synthetic images (9: 7)")
     expect(page.locator('#downloads button[data-name="samples.zip"]')).to_be_visible()
 
-    # evaluate on the same dataset and read the report
+    # a smoke evaluation is a wiring check: labelled so, with no verdict and no "best"
     page.goto(dataset_url)
     form = page.locator("#evaluate-form")
     expect(form).to_be_visible()
@@ -210,26 +210,51 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     form.locator("select[name=lr_schedule]").select_option("cosine")
     page.click("#evaluate-start")
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
+    smoke_id = page.url.rsplit("/", 1)[1]
     report = page.locator("#report")
+    expect(report.locator("#wiring-check")).to_contain_text("Wiring check, not a result")
+    assert report.locator(".answers li, .findings li").count() == 0
+    assert "best ACSA" not in report.inner_text() and "Verdict" not in report.inner_text()
+    # its table still shows the figures: no oversampling set against random oversampling,
+    # pair by pair (2 folds of 2 seeds), and seed by seed
     expect(report.locator("table.report-table tbody tr")).to_have_count(2)
     expect(report.locator('tr[data-method="ros"]')).to_contain_text("±")
-    # no oversampling is set against random oversampling, pair by pair (2 folds of 2 seeds),
-    # and seed by seed
     expect(report.locator('tr[data-method="none"] td.vs-ros')).to_contain_text(re.compile(
         r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-4] / [0-4]; "
         r"over 2 seeds [+−]\d+\.\d\d \(\d+\.\d\d\), [0-2] / [0-2]$"))
     expect(report.locator('tr[data-method="ros"] td.vs-ros')).to_have_text("")
-    # the plain answer comes first: no oversampling is not shown to beat random oversampling
-    expect(report.locator('.findings li[data-method="none"][data-split="balanced_test"]')
-           ).to_contain_text(re.compile(
-               r"^none, classifier with(out)? augmentation, over 2 seeds: ACSA [+−-]\d+\.\d\d "))
-    # then the same question asked of every image outside the pool
-    expect(report.locator('.findings li[data-method="none"][data-split="rest"]')
-           ).to_contain_text(re.compile(r"over 2 seeds, every image outside the pool: ACSA "))
-    # and so is its recall of the rarest classes
     expect(report.locator('tr[data-method="none"] td.vs-ros-rarest')).to_contain_text(
         re.compile(r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-4] / [0-4]; over 2 seeds "))
     expect(report.locator("svg.recall-chart rect")).to_have_count(20)
+    params = httpx.get(f"{service.url}/v1/jobs/{smoke_id}").json()["params"]
+    assert params["lr_schedule"] == "cosine" and params["folds"] == 2
+
+    # the same with a real budget (the classifiers only: minutes for a generator), and the
+    # answer in words, first, with its time left while it runs
+    page.goto(dataset_url)
+    form = page.locator("#evaluate-form")
+    for box in form.locator("input[name=methods]").all():
+        box.set_checked(box.get_attribute("value") in ("none", "ros"))
+    set_fields(page, "#evaluate-form", {"folds": 2})
+    form.locator("select[name=profile]").select_option("cpu")
+    page.click("#evaluate-start")
+    expect(page.locator("#job-progress")).to_contain_text(re.compile(r"about \d+ (s|min) left"),
+                                                          timeout=TIMEOUT)
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=2 * TIMEOUT)
+    report = page.locator("#report")
+    expect(report.locator("#wiring-check")).to_have_count(0)
+    expect(report.locator('.answers li[data-method="ros"]')).to_contain_text(re.compile(
+        r"^On your data, random oversampling \(ros\) changed average per-class accuracy from "
+        r"\d+\.\d % \(no oversampling\) to \d+\.\d % and the rarest classes' recall from "
+        r"\d+\.\d % to \d+\.\d %\. Verdict: (helps|no clear difference|hurts), because "))
+    # read on held-out folds of the data as it is, pooled over them
+    expect(report.locator('.findings li[data-method="none"][data-split="fold"]')
+           ).to_contain_text(re.compile(
+               r"^none, classifier with augmentation, over 2 folds, held-out folds: "
+               r"ACSA [+−-]\d+\.\d\d "))
+    expect(report.locator("td.pooled")).to_have_count(2)
+    report.locator("#glossary summary").click()
+    expect(report.locator("#glossary")).to_contain_text("average class-specific accuracy")
     page.wait_for_function(
         "[...document.querySelectorAll('.figures img')].every((i) => i.naturalWidth > 0)")
     assert page.locator(".figures img").count() >= 1
@@ -238,10 +263,10 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     # every job on this dataset is listed on its page with its status
     evaluate_id = page.url.rsplit("/", 1)[1]
     params = httpx.get(f"{service.url}/v1/jobs/{evaluate_id}").json()["params"]
-    assert params["lr_schedule"] == "cosine" and params["folds"] == 2
+    assert params["profile"] == "cpu" and params["imbalance"] == "dataset"
     page.goto(dataset_url)
-    expect(page.locator(".jobs-table tbody tr")).to_have_count(4)  # train, 2 generate, evaluate
-    expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(4)
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(5)  # train, 2 generate, 2 evaluate
+    expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(5)
     page.click("header nav a[data-nav=jobs]")
     expect(page.locator(f'.jobs-table tr[data-id="{evaluate_id}"]')).to_contain_text("succeeded")
     shot(page, "07-jobs")

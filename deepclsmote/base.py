@@ -341,6 +341,18 @@ class BaseDeepOverSampler(BaseOverSampler):
         seed = self._generation_seed() if random_state is None else v.resolve_seed(random_state)
         return self._generate(request, seed)
 
+    def training_data(self):
+        """The images the model was trained on, in their input layout, range and dtype, and
+        their labels: what :mod:`deepclsmote.quality` sets the synthetic images against.
+
+        Returns
+        -------
+        X, y : ndarray
+        """
+        check_is_fitted(self, "codes_")
+        X = v.from_nchw(self._raw_images.cpu().numpy().astype(np.float32), self.image_spec_)
+        return X, self.classes_[self.labels_.cpu().numpy()]
+
     def encode(self, X):
         """Latent codes ``(N, n_z)`` of images shaped like the training images.
 

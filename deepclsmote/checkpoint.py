@@ -137,10 +137,35 @@ def load_training_state(path) -> tuple[dict, dict]:
     return fingerprint, snapshot
 
 
+CLASSIFIER_FORMAT = "deepclsmote-fidelity-classifier"
+
+
+def save_classifier(path, state_dict: dict, meta: dict) -> Path:
+    """Write a fidelity classifier (weights and plain values) to file ``path``, atomically."""
+    path = Path(path)
+    payload = {"format": CLASSIFIER_FORMAT, "meta": meta, "state_dict": state_dict}
+    _atomic_write(path, lambda fh: torch.save(payload, fh))
+    return path
+
+
+def load_classifier(path) -> tuple[dict, dict]:
+    """``(state_dict, meta)`` of a file written by :func:`save_classifier`."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for unsafe or corrupt files
+        raise ModelFormatError(f"{path} could not be loaded as plain tensors "
+                               f"(weights_only=True): {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CLASSIFIER_FORMAT:
+        raise ModelFormatError(f"{path} is not a {CLASSIFIER_FORMAT} file.")
+    return payload["state_dict"], payload["meta"]
+
+
 __all__ = [
     "ModelFormatError",
+    "load_classifier",
     "load_model",
     "load_training_state",
+    "save_classifier",
     "save_model",
     "save_training_state",
 ]

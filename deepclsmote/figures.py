@@ -78,3 +78,63 @@ def real_vs_synthetic_grid(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def nearest_real_grid(
+    path,
+    X_syn,
+    y_syn,
+    X_real,
+    nearest,
+    spec: ImageSpec,
+    *,
+    pairs: int = 4,
+    max_classes: int = 12,
+    flagged=None,
+    title: str | None = None,
+    seed: int = 0,
+) -> Path:
+    """Save a PNG: for each class, ``pairs`` synthetic images, each beside its nearest real
+    image (``X_real[nearest[i]]``); a near-copy (``flagged[i]``) is framed in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    y_syn = np.asarray(y_syn)
+    flagged = np.zeros(len(y_syn), bool) if flagged is None else np.asarray(flagged)
+    classes = [c for c in np.unique(y_syn) if (nearest[y_syn == c] >= 0).any()][:max_classes]
+    h, w, pad = spec.height, spec.width, max(1, spec.width // 8)
+    syn, real = _as_display(X_syn, spec), _as_display(X_real, spec)
+    cell = 2 * w + pad
+    rows = []
+    for cls in classes:
+        idx = np.flatnonzero((y_syn == cls) & (nearest >= 0))
+        row = np.ones((h + 2 * pad, pairs * (cell + 3 * pad), 3), np.float32)
+        for j, i in enumerate(rng.choice(idx, min(pairs, len(idx)), replace=False)):
+            x0 = j * (cell + 3 * pad) + pad
+            if flagged[i]:
+                row[:, x0 - pad:x0 + w + pad] = (0.85, 0.1, 0.1)
+            row[pad:pad + h, x0:x0 + w] = syn[i]
+            row[pad:pad + h, x0 + w + pad:x0 + cell] = real[nearest[i]]
+        rows.append(row)
+    mosaic = (np.concatenate(rows, axis=0) if rows
+              else np.ones((h, pairs * (cell + 3 * pad), 3), np.float32))
+    scale = 0.5 / max(h, w)
+    fig, ax = plt.subplots(figsize=(mosaic.shape[1] * scale + 1.2, mosaic.shape[0] * scale + 0.8))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([(h + 2 * pad) * i + h / 2 + pad for i in range(len(classes))])
+    ax.set_yticklabels([str(c) for c in classes], fontsize=8)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title or "each pair: synthetic (left), its nearest real image (right); near-"
+                          "copies framed in red", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -148,7 +148,9 @@ def _outcome(job: dict) -> str:
         reused = " (reused: same data and parameters)" if result.get("reused") else ""
         return f": model {_model_id(job)}{reused}"
     if job["kind"] == "generate":
-        return f": {result.get('n_synthetic')} synthetic images {result.get('counts')}"
+        quality = (result.get("quality") or {}).get("summary")
+        return (f": {result.get('n_synthetic')} synthetic images {result.get('counts')}"
+                + (f"\n  quality: {quality}" if quality else ""))
     lines = [WIRING_CHECK_LINE] if result.get("wiring_check") else []
     lines += [a["text"] for a in result.get("answers", [])]
     if result.get("findings"):
@@ -239,7 +241,7 @@ def parse_strategy(text: str) -> Any:
 @_service
 def cmd_generate(args: argparse.Namespace, api: Client) -> int:
     params: dict[str, Any] = {"sampling_strategy": args.strategy, "output": args.output,
-                              "content": args.content}
+                              "content": args.content, "near_copies": args.near_copies}
     if args.seed is not None:
         params["random_state"] = args.seed
     job = api.generate(args.model_id, dataset_id=args.dataset_id, **params)
@@ -423,6 +425,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random_state")
     p.add_argument("--output", choices=["npz", "zip"], default="npz")
     p.add_argument("--content", choices=["synthetic", "balanced"], default="synthetic")
+    p.add_argument("--near-copies", choices=["keep", "flag", "drop"], default="keep",
+                   help="synthetic images closer to a real one than 99%% of real images are to "
+                        "each other: keep, flag (marked in the output) or drop (others drawn "
+                        "in their place)")
     _wait_options(p)
 
     p = command("status", cmd_status, "one job, or a table of recent jobs")

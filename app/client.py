@@ -337,13 +337,25 @@ class Client:
                           files={"file": (filename, blob, "application/zip")})
 
     def samples(self, model_id: str, sampling_strategy: Any = "auto",
-                random_state: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """A few synthetic images at once: ``(images, labels)``, labels as class names."""
-        response = self._request("POST", f"/v1/models/{model_id}/samples",
-                                 json={"sampling_strategy": sampling_strategy,
-                                       "random_state": random_state})
-        with np.load(io.BytesIO(response.content), allow_pickle=False) as data:
+                random_state: int | None = None,
+                near_copies: str = "keep") -> tuple[np.ndarray, np.ndarray]:
+        """A few synthetic images at once: ``(images, labels)``, labels as class names.
+
+        ``near_copies="drop"`` draws others in place of near-copies of real images
+        (``"flag"`` marks them: see :meth:`samples_npz` for the whole answer).
+        """
+        with np.load(io.BytesIO(self.samples_npz(model_id, sampling_strategy, random_state,
+                                                 near_copies)), allow_pickle=False) as data:
             return data["images"], data["labels"]
+
+    def samples_npz(self, model_id: str, sampling_strategy: Any = "auto",
+                    random_state: int | None = None, near_copies: str = "keep") -> bytes:
+        """The synchronous samples endpoint's ``.npz``: ``images``, ``labels`` and, with
+        ``near_copies="flag"``, ``near_copy``."""
+        return self._request("POST", f"/v1/models/{model_id}/samples",
+                             json={"sampling_strategy": sampling_strategy,
+                                   "random_state": random_state,
+                                   "near_copies": near_copies}).content
 
 
 def parse_sse(lines: Iterable[str]) -> Iterator[dict]:

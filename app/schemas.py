@@ -171,6 +171,12 @@ class SampleParams(_Params):
     sampling_strategy: StrategyName | Annotated[float, Field(gt=0, le=1)] | dict[
         str, Annotated[int, Field(ge=0, le=1_000_000)]] = "auto"
     random_state: Seed | None = None
+    near_copies: Literal["keep", "flag", "drop"] = Field(
+        "keep", description="synthetic images closer to a real image of their class than 99 % "
+                            "of real images are to each other: `keep` them, `flag` them (an "
+                            "`near_copy` array in .npz outputs, `near_copies.txt` in zips), or "
+                            "`drop` them and draw others in their place (a job that cannot "
+                            "fill its counts in 10 draws fails, code `near_copies`)")
 
 
 class GenerateParams(SampleParams):

@@ -85,6 +85,6 @@ async def sample_now(model_id: str, request: Request, tenant: TenantDep,
     blob = await run_in_threadpool(
         request.app.state.helper.call, "sample", str(storage.model_dir(row.id)),
         params.sampling_strategy, params.random_state, settings.device,
-        settings.max_sync_samples)
+        settings.max_sync_samples, params.near_copies)
     return Response(blob, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{Path(row.id)}.npz"'})

@@ -117,18 +117,25 @@ def train(ctx: JobContext) -> Outcome:
     return result, model
 
 
-def _zip_pngs(images: np.ndarray, labels: np.ndarray) -> bytes:
+def _zip_pngs(images: np.ndarray, labels: np.ndarray, near_copy: np.ndarray | None) -> bytes:
+    """An ImageFolder zip; with ``near_copy``, also ``near_copies.txt``, the paths flagged."""
     from PIL import Image
 
     buf = io.BytesIO()
     seen: dict[str, int] = {}
+    flagged = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
-        for img, lab in zip(images, labels, strict=True):
+        for i, (img, lab) in enumerate(zip(images, labels, strict=True)):
             name = str(lab)
             seen[name] = seen.get(name, 0) + 1
             png = io.BytesIO()
             Image.fromarray(img).save(png, format="PNG")
-            zf.writestr(f"{_safe(name)}/{seen[name]:06d}.png", png.getvalue())
+            path = f"{_safe(name)}/{seen[name]:06d}.png"
+            zf.writestr(path, png.getvalue())
+            if near_copy is not None and near_copy[i]:
+                flagged.append(path)
+        if near_copy is not None:
+            zf.writestr("near_copies.txt", "".join(f"{path}\n" for path in flagged))
     return buf.getvalue()
 
 
@@ -140,19 +147,33 @@ def _safe(name: str) -> str:
 
 def generate(ctx: JobContext) -> Outcome:
     import deepclsmote
-    from deepclsmote.figures import real_vs_synthetic_grid
+    from deepclsmote.figures import nearest_real_grid, real_vs_synthetic_grid
+    from deepclsmote.quality import reference
+
+    from . import quality
 
     job = ctx.job
     p = job.params
+    policy = p.get("near_copies", "keep")       # jobs stored before the policy kept them
     ctx.progress(stage="loading")
-    sampler = deepclsmote.load(ctx.storage.model_dir(_required(job.model_id)),
-                               device=ctx.settings.device)
+    model_dir = ctx.storage.model_dir(_required(job.model_id))
+    sampler = deepclsmote.load(model_dir, device=ctx.settings.device)
+    start = time.perf_counter()
     ctx.progress(stage="sampling", fraction=0.2)
+    X_train, y_train = sampler.training_data()
+    ref = reference(X_train, y_train)
     try:
-        X_new, y_new = sampler.sample(strategy_for(sampler, p["sampling_strategy"]),
-                                      random_state=p["random_state"])
+        X_new, y_new = quality.draw(sampler, strategy_for(sampler, p["sampling_strategy"]),
+                                    random_state=p["random_state"], policy=policy, ref=ref)
     except ValueError as exc:  # the library names what is wrong with the request
-        raise JobFailed("invalid_params", str(exc)) from exc
+        code = "near_copies" if "near-copies" in str(exc) else "invalid_params"
+        raise JobFailed(code, str(exc)) from exc
+    sampled = time.perf_counter()
+    ctx.progress(stage="measuring quality", fraction=0.5)
+    classifier = quality.classifier_for(model_dir, sampler, ctx.settings.device)
+    report, near, nearest = quality.measure(sampler, X_new, y_new, classifier=classifier,
+                                            ref=ref)
+    measured = time.perf_counter()
     y_new = y_new.astype(str)
     ctx.progress(stage="writing", fraction=0.8)
     real = None
@@ -168,27 +189,42 @@ def generate(ctx: JobContext) -> Outcome:
                                                "content 'synthetic'")
         X_out = np.concatenate([real[0], X_new.astype(real[0].dtype)])
         y_out = np.concatenate([real[1], y_new])
+        near_out = np.concatenate([np.zeros(len(real[1]), bool), near])
     else:
-        X_out, y_out = X_new, y_new
+        X_out, y_out, near_out = X_new, y_new, near
+    flag = near_out if policy == "flag" else None
     artifacts = []
     if p["output"] == "zip":
-        blob = _zip_pngs(X_out, y_out)
+        blob = _zip_pngs(X_out, y_out, flag)
         artifacts.append(ctx.storage.write_artifact(job.id, "samples.zip",
                                                     lambda f: f.write(blob)))
     else:
         def write_npz(f) -> None:
-            np.savez_compressed(f, images=X_out, labels=y_out)
+            if flag is None:
+                np.savez_compressed(f, images=X_out, labels=y_out)
+            else:
+                np.savez_compressed(f, images=X_out, labels=y_out, near_copy=flag)
         artifacts.append(ctx.storage.write_artifact(job.id, "samples.npz", write_npz))
-    preview = ctx.work_dir / "preview.png"
+    quality_json = json.dumps(report, indent=1).encode()
+    artifacts.append(ctx.storage.write_artifact(job.id, "quality.json",
+                                                lambda f: f.write(quality_json)))
     X_real, y_real = real if real is not None else (X_new[:0], y_new[:0])
+    preview, pairs = ctx.work_dir / "preview.png", ctx.work_dir / "quality_preview.png"
     real_vs_synthetic_grid(preview, X_real, y_real, X_new, y_new, sampler.image_spec_,
                            title="real (left) and synthetic (right) images per class")
-    artifacts.append(ctx.storage.write_artifact(
-        job.id, "preview.png", lambda f: f.write(preview.read_bytes())))
+    nearest_real_grid(pairs, X_new, y_new, X_train, nearest, sampler.image_spec_, flagged=near)
+    for figure in (preview, pairs):
+        artifacts.append(ctx.storage.write_artifact(job.id, figure.name, _copy_from(figure)))
     counts = {str(c): int(n) for c, n in zip(*np.unique(y_new, return_counts=True),
                                              strict=True)}
     return {"model_id": job.model_id, "n_synthetic": int(len(y_new)), "counts": counts,
-            "content": p["content"], "artifacts": artifacts}, None
+            "content": p["content"], "near_copies": policy,
+            "quality": {**report["overall"], "summary": report["summary"],
+                        "rule": report["rule"]},
+            "seconds": {"sampling": round(sampled - start, 3),
+                        "quality": round(measured - sampled, 3),
+                        "total": round(time.perf_counter() - start, 3)},
+            "artifacts": artifacts}, None
 
 
 def evaluate(ctx: JobContext) -> Outcome:

@@ -48,22 +48,34 @@ def strategy_for(model: Any, strategy: Any) -> Any:
 
 
 def sample(model_dir: str, strategy: Any, random_state: int | None, device: str,
-           limit: int) -> bytes:
-    """Synthetic images of a model as ``.npz`` bytes (at most ``limit``)."""
+           limit: int, near_copies: str = "keep") -> bytes:
+    """Synthetic images of a model as ``.npz`` bytes (at most ``limit``); with
+    ``near_copies`` "flag", a ``near_copy`` array marks them, with "drop" none are kept."""
     import deepclsmote
+    from deepclsmote.quality import near_copies as flag_near_copies
+    from deepclsmote.quality import reference
 
-    model = _cache.get(model_dir)
-    if model is None:
-        _cache.clear()  # one model in memory at a time
-        model = _cache[model_dir] = deepclsmote.load(model_dir, device=device)
+    from .quality import draw
+
+    if _cache.get("dir") != model_dir:
+        _cache.clear()  # one model in memory at a time, with its real images' reference
+        _cache.update(dir=model_dir, model=deepclsmote.load(model_dir, device=device))
+    model = _cache["model"]
     request = model._resolve_request(strategy_for(model, strategy))
     total = sum(request.values())
     if total > limit:
         raise ValueError(f"{total} images asked for; synchronous sampling returns at most "
                          f"{limit}; submit a generate job for more")
-    X, y = model.sample(request, random_state=random_state)
+    if near_copies != "keep" and "reference" not in _cache:
+        _cache["reference"] = reference(*model.training_data())
+    X, y = draw(model, request, random_state=random_state, policy=near_copies,
+                ref=_cache.get("reference"))
+    arrays = {"images": X, "labels": y.astype(str)}    # names, as the API shows them
+    if near_copies == "flag":
+        X_real, y_real = model.training_data()
+        arrays["near_copy"] = flag_near_copies(_cache["reference"], X_real, y_real, X, y)[0]
     buf = io.BytesIO()
-    np.savez_compressed(buf, images=X, labels=y.astype(str))  # names, as the API shows them
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

@@ -632,6 +632,10 @@ function generateForm(m) {
       h("option", { value: "synthetic" }, "synthetic images only"))),
     field("format", h("select", { name: "output" },
       h("option", { value: "npz" }, ".npz arrays"), h("option", { value: "zip" }, "ImageFolder .zip of PNGs"))),
+    field("near-copies of real images", h("select", { name: "near_copies" },
+      h("option", { value: "keep" }, "keep"), h("option", { value: "flag" }, "keep and mark them"),
+      h("option", { value: "drop" }, "drop, draw others instead")),
+      "closer to a real image than 99 % of real images are to each other"),
     field("seed", h("input", { type: "number", name: "random_state", min: 0, value: 0 })),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "generate-start" }, "Generate")));
   return submitsJob(form, (f) => {
@@ -644,7 +648,8 @@ function generateForm(m) {
       }
       if (!Object.keys(strategy).length) throw new Error("ask for at least one image");
     }
-    const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output") };
+    const params = { sampling_strategy: strategy, content: f.get("content"), output: f.get("output"),
+                     near_copies: f.get("near_copies") };
     const seed = numberOf(f, "random_state");
     if (seed !== undefined) params.random_state = seed;
     return { kind: "generate", model_id: m.id, params };
@@ -802,6 +807,11 @@ async function showResults(job, box, signal) {
         ? "the download holds the dataset with them" : "the download holds them alone"}.`),
       h("img", { class: "figure", id: "synthetic-grid", alt: "real and synthetic images per class",
                  src: await blobUrl(`/v1/jobs/${job.id}/artifacts/preview.png`, signal) })));
+    if (artifacts.some((a) => a.name === "quality.json")) {
+      const blob = await api("GET", `/v1/jobs/${job.id}/artifacts/quality.json`, { signal });
+      const q = blob instanceof Blob ? JSON.parse(await blob.text()) : blob;
+      parts.push(h("h2", {}, "How good are they?"), await qualityView(job, q, signal));
+    }
   } else if (job.kind === "evaluate") {
     const report = await api("GET", `/v1/jobs/${job.id}/artifacts/report.json`, { signal });
     const data = report instanceof Blob ? JSON.parse(await report.text()) : report;
@@ -813,6 +823,32 @@ async function showResults(job, box, signal) {
     parts.push(h("h2", {}, "Figures"), h("div", { class: "card figures" }, imgs));
   }
   box.replaceChildren(...parts);
+}
+
+// A generate job's quality report: the summary, the rule, a table per class, the pairs.
+async function qualityView(job, q, signal) {
+  const num = (v, digits = 1) => (v == null ? "—" : v.toFixed(digits));
+  const share = (v) => (v == null ? "—" : `${(100 * v).toFixed(1)} %`);
+  const fidelity = q.overall.fidelity !== undefined;
+  return h("div", { class: "card", id: "quality" },
+    h("p", { id: "quality-summary" }, q.summary),
+    h("p", { class: "muted" }, `Near-copy: ${q.rule}. Distances: ${q.units}.`),
+    h("table", { class: "quality-table" },
+      h("thead", {}, h("tr", {}, ["class", "synthetic", "near-copies",
+        ...(fidelity ? ["classified as their class", "real images, the same"] : []),
+        "distance to nearest real (median)", "real to real (median)", "spread / real spread",
+        "duplicates"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, q.classes.map((c) => h("tr", { dataset: { class: String(c.class) } },
+        h("td", {}, String(c.class)), h("td", { class: "num" }, c.n_synthetic),
+        h("td", { class: "num near" }, `${c.near_copies} (${share(c.near_copy_share)})`),
+        ...(fidelity ? [h("td", { class: "num" }, share(c.fidelity)),
+                        h("td", { class: "num" }, share(c.real_recall))] : []),
+        h("td", { class: "num" }, num(c.novelty_pixels.synthetic?.median)),
+        h("td", { class: "num" }, num(c.novelty_pixels.real?.median)),
+        h("td", { class: "num" }, num(c.diversity.ratio, 2)),
+        h("td", { class: "num" }, c.exact_duplicates + c.copies_of_real))))),
+    h("img", { class: "figure", id: "quality-preview", alt: "synthetic images beside their nearest real image",
+               src: await blobUrl(`/v1/jobs/${job.id}/artifacts/quality_preview.png`, signal) }));
 }
 
 function minusRos(d) {

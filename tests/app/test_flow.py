@@ -104,7 +104,12 @@ def test_train_generate_sample_and_reuse_on_digits(server):
         assert gen["status"] == "succeeded", gen
         assert gen["result"]["counts"] == {"3": 25, "7": 5}
         names = {a["name"] for a in c.get(f"/v1/jobs/{gen['id']}/artifacts").json()}
-        assert names == {"samples.npz", "preview.png"}
+        assert names == {"samples.npz", "preview.png", "quality.json", "quality_preview.png"}
+        quality = json.loads(_download(c, gen["id"], "quality.json"))
+        assert {r["class"]: r["n_synthetic"] for r in quality["classes"]
+                if r["n_synthetic"]} == {"3": 25, "7": 5}
+        assert gen["result"]["quality"]["n_synthetic"] == 30
+        assert gen["result"]["quality"]["summary"] == quality["summary"]
         with np.load(io.BytesIO(_download(c, gen["id"], "samples.npz"))) as npz:
             images, labels = npz["images"], npz["labels"]
         assert images.shape == (1797 + 30, 8, 8) and images.dtype == np.uint8

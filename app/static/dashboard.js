@@ -925,6 +925,25 @@ function reportView(report) {
       h("div", { class: "legend" }, rows.map((r, m) =>
         h("span", { style: `--c:${METHOD_COLOURS[m % METHOD_COLOURS.length]}` }, r.method))));
   }
+  const quality = Object.values(report.quality || {});
+  if (quality.length) {
+    const mean = (m, k) => {
+      const vs = quality.map((q) => q[m]?.overall?.[k]).filter((v) => v != null);
+      return vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : null;
+    };
+    const methods = cfg.methods.filter((m) => quality.some((q) => q[m]));
+    out.push(h("h3", {}, "How new the oversampled images are"),
+      h("p", { class: "muted" }, "First fold, against its real training images. Random oversampling "
+        + "repeats real images: all of its new images are near-copies by construction."),
+      h("table", { class: "report-table quality-table", id: "report-quality" },
+        h("thead", {}, h("tr", {}, ["method", "near-copies", "fidelity", "novelty", "spread"]
+          .map((t) => h("th", {}, t)))),
+        h("tbody", {}, methods.map((m) => h("tr", { dataset: { method: m } },
+          h("td", {}, m), h("td", { class: "num" }, `${pct(mean(m, "near_copy_share"))} %`),
+          h("td", { class: "num" }, mean(m, "fidelity") == null ? "—" : `${pct(mean(m, "fidelity"))} %`),
+          h("td", { class: "num" }, (mean(m, "novelty_ratio") ?? NaN).toFixed(2)),
+          h("td", { class: "num" }, (mean(m, "diversity_ratio") ?? NaN).toFixed(2)))))));
+  }
   if (report.glossary) {
     out.push(h("details", { class: "glossary", id: "glossary" }, h("summary", {}, "What the terms mean"),
       h("dl", {}, Object.entries(report.glossary).flatMap(([term, text]) =>

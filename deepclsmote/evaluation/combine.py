@@ -92,6 +92,8 @@ def combine_reports(reports: list[dict]) -> dict:
         "config": {**first["config"], "seeds": list(seen), "methods": methods},
         "seconds": sum(r["seconds"] for r in reports),
         "runs": runs,
+        "quality": {seed: {m: q for m, q in by_method.items() if m in methods}
+                    for r in reports for seed, by_method in r.get("quality", {}).items()},
         **summaries(runs, methods, first["pool_counts"],
                     imbalance=first["config"].get("imbalance", "paper"),
                     wiring_check=first["config"]["profile"] in WIRING_CHECK_PROFILES),

@@ -112,6 +112,30 @@ def _figure_data(deep, X_tr, y_tr, X_m, y_m) -> dict:
             "real": (X_tr, y_tr), "synthetic": (X_m[n:], y_m[n:]), "spec": deep.image_spec_}
 
 
+def _quality(fresh: dict, X_tr, y_tr, X_ho, y_ho, reference_model, cfg) -> dict:
+    """Each method's new images of a fold measured against the fold's real training images
+    (:mod:`deepclsmote.quality`): near-copies, novelty, diversity, and fidelity by no
+    oversampling's classifier, whose recall on the held-out part is its reference."""
+    from ..quality import FidelityClassifier, quality_report, reference
+
+    classifier = None
+    if reference_model is not None:
+        pred = classifiers.predict(reference_model, X_ho, device=cfg.device)
+        recall = {c: float((pred[y_ho == c] == c).mean()) for c in np.unique(y_ho).tolist()}
+        classifier = FidelityClassifier(reference_model, list(range(int(y_tr.max()) + 1)),
+                                        recall, device=cfg.device)
+    ref = reference(X_tr, y_tr)
+    out = {}
+    for method, (X_new, y_new, deep) in fresh.items():
+        report, _, _ = quality_report(X_tr, y_tr, X_new, y_new, classifier=classifier,
+                                      encode=deep.encode if deep is not None else None,
+                                      ref=ref)
+        out[method] = {"overall": report["overall"],
+                       "near_copy_share": {str(r["class"]): r["near_copy_share"]
+                                           for r in report["classes"]}}
+    return out
+
+
 class _Clock:
     """The time left, from the measured time of each method's steps (methods differ a lot:
     a deep sampler trains an autoencoder, random oversampling copies rows)."""
@@ -152,6 +176,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
     labels = list(range(len(data.classes)))
     hflip = data.name.lower().startswith(FLIPPABLE)
     runs: list[dict] = []
+    quality: dict[int, dict] = {}
     figures: dict[str, dict] = {}
     clock = _Clock(list(cfg.methods) * n_folds * len(cfg.seeds))
     total, done = len(clock.left), 0
@@ -163,6 +188,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         for fold, (tr, ho) in enumerate(folds):
             X_tr, y_tr = data.images[pool[tr]], data.labels[pool[tr]]
             X_ho, y_ho = data.images[pool[ho]], data.labels[pool[ho]]
+            fresh: dict[str, tuple] = {}       # each method's new images, first fold only
+            reference_model = None             # no oversampling's classifier: real images only
             for method in cfg.methods:
                 t0 = time.perf_counter()
                 X_m, y_m, deep = oversample(method, X_tr, y_tr, sampler_params=sampler_params,
@@ -170,11 +197,15 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 if deep is not None and method not in figures:
                     figures[method] = _figure_data(deep, X_tr, y_tr, X_m, y_m)
                 n_train = len(y_m)
+                if fold == 0 and method != "none":
+                    fresh[method] = (X_m[len(y_tr):], y_m[len(y_tr):], deep)
                 for augment in cfg.augmentations:
                     spec = _classifier_spec(cfg, clf_epochs, augment, hflip,
                                             side=min(data.images.shape[1:3]))
                     model = classifiers.train_classifier(profile["model"], X_m, y_m,
                                                          len(labels), spec, random_state=seed)
+                    if method == "none":
+                        reference_model = model
                     for split_name, (Xs, ys) in {"fold": (X_ho, y_ho), **splits}.items():
                         pred = classifiers.predict(model, Xs, device=cfg.device)
                         runs.append({
@@ -187,6 +218,8 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
                 left = clock.done(method, time.perf_counter() - t0)
                 if progress is not None:
                     progress(f"seed {seed} fold {fold + 1}/{n_folds} {method}", done, total, left)
+            if fresh:
+                quality[seed] = _quality(fresh, X_tr, y_tr, X_ho, y_ho, reference_model, cfg)
     report = {
         "library_version": __version__,
         "config": asdict(cfg),
@@ -206,6 +239,7 @@ def run_experiment(cfg: ExperimentConfig, data: ImageDataset,
         "augment_max_shift": max_shift_for(min(data.images.shape[1:3])),
         "seconds": time.perf_counter() - start,
         "runs": runs,
+        "quality": {str(seed): q for seed, q in quality.items()},
         **summaries(runs, cfg.methods, counts, imbalance=cfg.imbalance,
                     wiring_check=cfg.wiring_check),
     }

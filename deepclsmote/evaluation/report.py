@@ -93,6 +93,7 @@ def markdown(report: dict) -> str:
                   ""]
         lines += [f"- {f['text']}" for f in report["findings"]]
     lines += _tables(report, primary)
+    lines += _quality_lines(report)
     lines += ["", "## Glossary", ""]
     lines += [f"- **{term}**: {text}." for term, text in GLOSSARY.items()]
     return "\n".join(lines) + "\n"
@@ -169,6 +170,44 @@ def _what_was_run(report: dict) -> str:
         text += (f" Over seeds: the same, with each seed's {folds} folds averaged first, so "
                  f"the spread is that over the {len(cfg['seeds'])} seeds.")
     return text
+
+
+def _quality_lines(report: dict) -> list[str]:
+    """How new each method's images are, on the first fold of each seed
+    (:mod:`deepclsmote.quality`), averaged over the seeds."""
+    by_seed = report.get("quality") or {}
+    methods = [m for m in report["config"]["methods"]
+               if any(m in q for q in by_seed.values())]
+    if not methods:
+        return []
+
+    def mean(method: str, key: str) -> str:
+        values = [q[method]["overall"].get(key) for q in by_seed.values() if method in q]
+        values = [v for v in values if v is not None]
+        if not values:
+            return ""
+        value = float(np.mean(values))
+        if key in ("near_copy_share", "fidelity", "real_recall"):
+            return f"{100 * value:.1f}"
+        return f"{value:.0f}" if key == "copies_of_real" else f"{value:.2f}"
+
+    lines = ["", "## How new the oversampled images are", "",
+             f"On the first fold of {'each seed' if len(by_seed) > 1 else 'the seed'}, each "
+             "method's new images set against the fold's real training images. Near-copies: "
+             "closer to a real image of their class than 99 % of the real images are to their "
+             "nearest other one. Random oversampling repeats real images, so all of its new "
+             "images are near-copies by construction. Fidelity: the share classified as their "
+             "class by no oversampling's classifier (its recall on the held-out fold beside "
+             "it). Novelty: the median distance to the nearest real image, over the same "
+             "among real images; spread: the mean distance between two new images of a "
+             "class, over the same among real ones.", "",
+             "| method | near-copies, % | fidelity, % | classifier on real images, % | "
+             "novelty | spread | copies of real images |", "|---" * 7 + "|"]
+    for m in methods:
+        lines.append("| " + " | ".join([m] + [mean(m, key) for key in (
+            "near_copy_share", "fidelity", "real_recall", "novelty_ratio", "diversity_ratio",
+            "copies_of_real")]) + " |")
+    return lines
 
 
 def _tables(report: dict, primary: str) -> list[str]:

@@ -174,6 +174,12 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     page.click("#generate-start")
     expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TIMEOUT)
     page.wait_for_function("document.getElementById('synthetic-grid')?.naturalWidth > 0")
+    # how good the new images are: near-copies, fidelity, novelty, with the rule stated
+    expect(page.locator("#quality-summary")).to_contain_text(re.compile(
+        r"^\d+ of \d+ synthetic images \(\d+\.\d %\) are near-copies of a real image"))
+    expect(page.locator("#quality")).to_contain_text("closer than 99 %")
+    expect(page.locator("#quality .quality-table tbody tr")).to_have_count(10)
+    page.wait_for_function("document.getElementById('quality-preview')?.naturalWidth > 0")
     shot(page, "05-generated")
     with page.expect_download() as info:
         page.click('#downloads button[data-name="samples.npz"]')

@@ -169,3 +169,19 @@ def test_upload_warnings_name_what_a_small_class_cannot_be_used_for():
     [two, one] = class_warnings([50, 2, 1], ["a", "b", "c"])
     assert two.startswith("class 'b' has 2 images: too few to evaluate smote and the paper")
     assert one.startswith("class 'c' has 1 image: too few to evaluate (2 are needed")
+
+
+def test_the_report_says_how_new_each_methods_images_are(tiny_report):
+    from deepclsmote.evaluation.report import markdown
+
+    report, _ = tiny_report
+    quality = report["quality"]["0"]        # the first fold of seed 0
+    assert set(quality) == {"ros", "recommended"}   # no oversampling makes no new images
+    ros = quality["ros"]["overall"]
+    assert ros["near_copy_share"] == 1.0 and ros["copies_of_real"] == ros["n_synthetic"]
+    assert 0 <= ros["fidelity"] <= 1 and ros["real_recall"] is not None
+    assert "novelty_ratio" in quality["recommended"]["overall"]
+    text = markdown(report)
+    assert "## How new the oversampled images are" in text
+    assert "all of its new images are near-copies by construction" in text
+    assert "| ros | 100.0 |" in text

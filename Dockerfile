@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The service (and the library's command line) on a CUDA PyTorch image, for GPU hosts.
 # CI builds and runs it with buildah and podman on a stand-in base (.ci/container-test;
 # the README says what that covers). Build it with BuildKit (Docker 23 or later) or:

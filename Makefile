@@ -3,11 +3,12 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: serve demo test lint bench clean
+.PHONY: serve demo test lint bench constraints container-test clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package the tests run on but torch (see .ci/freeze-constraints).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 serve: $(STAMP)  ## the REST service on 127.0.0.1:8000, data in ./deepclsmote-data
@@ -22,6 +23,16 @@ test: $(STAMP)  ## the test suite (CPU, 15-35 min on 2 cores; see README)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check deepclsmote app tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/python .ci/freeze-constraints --check
+
+constraints:  ## after changing dependencies: resolve them in .venv, then pin what it holds
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/python .ci/freeze-constraints > constraints.txt
+	touch $(STAMP)
+
+container-test:  ## build the image on a stand-in base and test it (root, buildah; see README)
+	.ci/container-test
 
 bench: $(STAMP)  ## training/generation throughput as JSON (see docs/benchmarks.md)
 	$(VENV)/bin/python bench/bench_training.py

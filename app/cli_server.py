@@ -1,10 +1,13 @@
-"""The commands that run the service's parts: ``serve``, ``worker`` and ``db upgrade``."""
+"""The commands that run the service's parts: ``serve``, ``worker``, ``health``, ``db upgrade``."""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
 import sys
+from pathlib import Path
+
+from . import health
 
 
 def _settings(args: argparse.Namespace, **names: str):
@@ -38,8 +41,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
                f"reach it could use the service. Set DEEPCLSMOTE_API_KEYS "
                f"('tenant:key,...') or listen on 127.0.0.1")
         return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
-    return 0
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host,
+                                           port=settings.port))
+    if settings.run_dir is not None:
+        _record_while_listening(server, settings.run_dir, settings.host)
+    server.run()
+    return 0 if server.started else 1
+
+
+def _record_while_listening(server, run_dir: Path, host: str) -> None:  # noqa: ANN001 (uvicorn)
+    """For `deepclsmote health`: record ``server`` once it has bound its socket (a failed
+    bind never does) and forget it when it starts shutting down.
+
+    (uvicorn re-raises SIGTERM after its graceful shutdown, so code after ``run`` does
+    not run then.)
+    """
+    health.forget(run_dir, "serve", only_mine=False)  # a record left by a killed server
+    startup, shutdown = server.startup, server.shutdown
+
+    async def startup_then_record(sockets=None) -> None:  # noqa: ANN001 (uvicorn's signature)
+        await startup(sockets)
+        if server.started:
+            port = server.servers[0].sockets[0].getsockname()[1]
+            health.record(run_dir, "serve", url=health.probe_url(host, port))
+
+    async def forget_then_shutdown(sockets=None) -> None:  # noqa: ANN001
+        health.forget(run_dir, "serve")
+        await shutdown(sockets)
+
+    server.startup, server.shutdown = startup_then_record, forget_then_shutdown
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -60,8 +90,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     finally:
         engine.dispose()
+    if settings.run_dir is not None:
+        _record_worker(settings.run_dir)
     run_worker(settings, gpu=args.gpu, name=args.name)
     return 0
+
+
+def _record_worker(run_dir: Path) -> None:
+    """For `deepclsmote health`: this worker, from when it consumes until it shuts down."""
+    from celery.signals import worker_ready, worker_shutdown
+
+    health.forget(run_dir, "worker", only_mine=False)  # a record left by a killed worker
+    worker_ready.connect(lambda **_: health.record(run_dir, "worker"), weak=False)
+    worker_shutdown.connect(lambda **_: health.forget(run_dir, "worker"), weak=False)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -94,6 +135,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     worker.add_argument("--data-dir", help="the storage root all hosts mount")
     worker.add_argument("--device", help="default: $DEEPCLSMOTE_DEVICE or auto")
     worker.set_defaults(func=cmd_worker)
+
+    check = sub.add_parser("health", help="exit 0 if the server or worker started here "
+                                          "answers (a container's health check)")
+    health.add_arguments(check)
+    check.set_defaults(func=health.run)
 
     db = sub.add_parser("db", help="database schema migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)

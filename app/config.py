@@ -41,6 +41,10 @@ class Settings(BaseSettings):
                         "empty runs the service open, on 127.0.0.1 only")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    run_dir: Path | None = Field(
+        None, description="where serve and worker record their process id and address for "
+                          "`deepclsmote health` (private to this host or container); none: "
+                          "health asks the loopback's port")
 
     rate_limit: float = Field(50.0, ge=0, description="requests a second per API key (0: no "
                                                      "limit; none without keys)")

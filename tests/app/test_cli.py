@@ -165,8 +165,13 @@ def test_serve_refuses_an_open_service_off_loopback(monkeypatch, capsys, tmp_pat
     import uvicorn
 
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
-    for name in ("API_KEYS", "HOST", "PORT"):
+
+    def run(server, sockets=None):
+        calls.append({"host": server.config.host, "port": server.config.port})
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    for name in ("API_KEYS", "HOST", "PORT", "RUN_DIR"):
         monkeypatch.delenv(f"DEEPCLSMOTE_{name}", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 2
     assert "refusing to listen on 0.0.0.0 without API keys" in capsys.readouterr().err

@@ -48,9 +48,11 @@ def upload_options(
     if fit is not None and size is None:
         raise InvalidInput("fit: applies only with size=HxW, which it says how to meet",
                            code="invalid_request")
-    pair = tuple(int(v) for v in size.lower().split("x")) if size else None
-    return UploadOptions(size=pair, mode=mode, fit=fit, split=split,  # type: ignore[arg-type]
-                         header=header)
+    pair = None
+    if size is not None:  # "HxW", checked by its type
+        height, width = size.lower().split("x")
+        pair = (int(height), int(width))
+    return UploadOptions(size=pair, mode=mode, fit=fit, split=split, header=header)
 
 
 @router.post(

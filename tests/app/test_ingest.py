@@ -6,10 +6,12 @@ client's file name, and so that messages can be checked not to show the
 server's path.
 """
 
+import gzip
 import io
 import re
 import stat
 import struct
+import tarfile
 import zipfile
 import zlib
 
@@ -148,9 +150,17 @@ def test_csv_with_and_without_the_name(tmp_path):
 
 def test_sniff_format(tmp_path):
     path = tmp_path / "upload"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("cat/0.png")
+        info.size = len(image())
+        tar.addfile(info, io.BytesIO(image()))
+    tarred = buffer.getvalue()
     for data, filename, expected in [(zip_of(two_classes()), "x.npz", "zip"),
                                      (npz_of(**grey_arrays()), "x.zip", "npz"),
-                                     (b"0,1,2\n", "x.csv", "csv")]:
+                                     (b"0,1,2\n", "x.csv", "csv"),
+                                     (tarred, "x.zip", "tar"),
+                                     (gzip.compress(tarred), "x", "tar")]:
         path.write_bytes(data)
         assert sniff_format(path, filename) == expected
 
@@ -280,6 +290,9 @@ HOSTILE = [
     ("empty.zip", b"", {}, "empty_upload", r"empty\.zip is empty"),
     ("paper.zip", b"%PDF-1.7\n...", {}, "unsupported_format", r"paper\.zip is a PDF document"),
     ("photo.png", image(), {}, "unsupported_format", r"photo\.png is a single PNG image"),
+    ("one.gz", gzip.compress(b"0,1,2\n"), {}, "unsupported_format",
+     r"one\.gz is a gzip file that is not a gzipped tar archive"),
+    ("scan.tif", image(fmt="TIFF"), {}, "unsupported_format", r"scan\.tif is a single TIFF"),
     ("notes.bin", b"\x00\x01binary", {}, "unsupported_format",
      r"notes\.bin is neither a zip archive nor comma-separated text"),
     ("large.zip", zip_of(two_classes()), {"max_bytes": 100}, "upload_too_large",

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 
@@ -24,6 +24,7 @@ from deepclsmote.recipes import RECIPES
 
 from . import cli_server as server_commands
 from .client import DEFAULT_URL, TERMINAL, ApiError, Client
+from .schemas import UPLOAD_OPTIONS, FitName, ImageMode, SplitName
 
 Command = Callable[[argparse.Namespace], int]
 STRATEGIES = ("auto", "minority", "not minority", "not majority", "all")
@@ -192,14 +193,19 @@ def _download_all(api: Client, job_id: str, out: Path, *, quiet: bool = False,
 # --- the commands ----------------------------------------------------------------
 @_service
 def cmd_upload(args: argparse.Namespace, api: Client) -> int:
-    d = api.upload_dataset(args.path, name=args.name)
+    header = None if args.header is None else args.header == "true"
+    d = api.upload_dataset(args.path, name=args.name, size=args.size, mode=args.mode,
+                           fit=args.fit, split=args.split, header=header)
     if args.json:
         _print_json(d)
         return 0
     shape = "x".join(str(n) for n in d["image_shape"])
-    print(f"uploaded dataset {d['id']} '{d['name']}': {d['n_images']} images {shape}, "
+    done = "already stored as" if d.get("duplicate") else "uploaded"
+    print(f"{done} dataset {d['id']} '{d['name']}': {d['n_images']} images {shape}, "
           f"{len(d['classes'])} classes (imbalance ratio {d['imbalance_ratio']:.2f})")
     print("  " + ", ".join(f"{c['name']}: {c['count']}" for c in d["classes"]))
+    for conversion in d.get("conversions") or []:
+        print(f"  {conversion['kind']}: {conversion['detail']}")
     for warning in d.get("warnings", []):
         print(f"  note: {warning}")
     return 0
@@ -390,9 +396,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=func)
         return p
 
-    p = command("upload", cmd_upload, "upload a dataset (.zip ImageFolder, .npz or CSV)")
+    p = command("upload", cmd_upload, "upload a dataset (a .zip, .tar, .tar.gz or .tgz of "
+                                      "class folders of images or of IDX files, an .npz or "
+                                      "a CSV)")
     p.add_argument("path")
     p.add_argument("--name", help="default: the file's name")
+    p.add_argument("--size", metavar="HxW", help=UPLOAD_OPTIONS["size"])
+    p.add_argument("--mode", choices=get_args(ImageMode), help=UPLOAD_OPTIONS["mode"])
+    p.add_argument("--fit", choices=get_args(FitName), help=UPLOAD_OPTIONS["fit"])
+    p.add_argument("--split", choices=get_args(SplitName), help=UPLOAD_OPTIONS["split"])
+    p.add_argument("--header", choices=["true", "false"], help=UPLOAD_OPTIONS["header"])
 
     p = command("train", cmd_train, "train a model on a stored dataset")
     p.add_argument("dataset_id")

@@ -140,12 +140,30 @@ class Client:
         return response.json()
 
     # --- datasets ---------------------------------------------------------------
-    def upload_dataset(self, path: str | os.PathLike, name: str | None = None) -> dict:
-        """Upload an ImageFolder ``.zip``, an ``.npz`` or a label,pixel CSV; its manifest."""
+    def upload_dataset(self, path: str | os.PathLike, name: str | None = None, *,
+                       size: str | tuple[int, int] | None = None, mode: str | None = None,
+                       fit: str | None = None, split: str | None = None,
+                       header: bool | None = None) -> dict:
+        """Upload a dataset file; its manifest.
+
+        A ``.zip``, ``.tar``, ``.tar.gz`` or ``.tgz`` of class folders of images
+        (or of MNIST's IDX files), an ``.npz`` or a label,pixel CSV. The options
+        are the upload's form fields: ``size`` (``"64x64"`` or ``(64, 64)``,
+        height by width), ``mode`` (``"L"``/``"RGB"``), ``fit`` (``"stretch"``,
+        ``"crop"``, ``"pad"``), ``split`` (``"train"``, ``"test"``, ``"all"``),
+        ``header`` (a CSV's). The manifest's ``conversions`` list what was
+        changed on the way in; ``duplicate`` is true when the same content was
+        already stored, which is then the dataset answered.
+        """
         path = Path(path)
-        data = {"name": name} if name else None
+        if isinstance(size, tuple):
+            size = f"{size[0]}x{size[1]}"
+        options = {"name": name, "size": size, "mode": mode, "fit": fit, "split": split,
+                   "header": None if header is None else str(header).lower()}
+        data = {k: v for k, v in options.items() if v is not None}
         with open(path, "rb") as f:
-            return self._json("POST", "/v1/datasets", files={"file": (path.name, f)}, data=data)
+            return self._json("POST", "/v1/datasets", files={"file": (path.name, f)},
+                              data=data or None)
 
     def datasets(self) -> list[dict]:
         return self._json("GET", "/v1/datasets")

@@ -64,10 +64,14 @@ class Settings(BaseSettings):
     max_upload_images: int = Field(200_000, ge=2)
     max_zip_entries: int = Field(200_000, ge=1)
     max_zip_ratio: float = Field(200.0, gt=1)
-    max_image_pixels: int = Field(4 * 64 * 64, ge=64,
-                                  description="largest image an upload may hold, in pixels "
-                                              "(checked before decoding; jobs take 8 to 64 px "
-                                              "a side)")
+    max_image_pixels: int = Field(4 * 128 * 128, ge=64,
+                                  description="largest image an upload without size may hold, "
+                                              "in pixels (checked before decoding; jobs take "
+                                              "8 to 128 px a side)")
+    max_source_pixels: int = Field(1 << 26, ge=64,
+                                   description="largest image an upload with size=HxW may "
+                                               "hold, in pixels (checked before decoding; "
+                                               "each is decoded reduced, one at a time)")
     max_sync_samples: int = Field(256, ge=1, description="bound of POST /v1/models/{id}/samples")
     max_epochs: int = Field(2000, ge=1)
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -14,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from deepclsmote._validation import MAX_SIDE, MIN_SIDE
 from deepclsmote.evaluation.methods import METHODS as _METHODS
 from deepclsmote.evaluation.protocol import class_warnings
 from deepclsmote.recipes import RECIPES as _RECIPES
@@ -43,9 +45,51 @@ class _Out(BaseModel):
 
 
 # --- datasets ---------------------------------------------------------------
+def _image_size(text: str) -> str:
+    height, width = (int(v) for v in text.lower().split("x"))
+    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
+        raise ValueError(f"jobs take images of {MIN_SIDE} to {MAX_SIDE} pixels a side; got "
+                         f"{height}x{width}")
+    return f"{height}x{width}"
+
+
+#: An upload's ``size``: "HxW", such as "64x64".
+ImageSizeText = Annotated[str, Field(pattern=r"^[0-9]{1,4}[xX][0-9]{1,4}$",
+                                     examples=["64x64"]), AfterValidator(_image_size)]
+ImageMode = Literal["L", "RGB"]
+FitName = Literal["stretch", "crop", "pad"]
+SplitName = Literal["train", "test", "all"]
+
+#: What each upload option does, for the schema, the command line and the dashboard.
+UPLOAD_OPTIONS = {
+    "size": f"HxW (such as 64x64, {MIN_SIDE} to {MAX_SIDE} a side): resize every image to "
+            f"it; large images are decoded reduced, one at a time. Without it, images must "
+            f"share one size",
+    "mode": "L or RGB: convert every image to grey or colour. Without it, grey images stay "
+            "grey and others become RGB, and all must end up alike",
+    "fit": "with size, how an image of another aspect ratio meets it: stretch (the "
+           "default: each side scaled), crop (scaled to cover, the centre kept) or pad "
+           "(scaled to fit, the rest black)",
+    "split": "for an archive of train/<class>/... and test/<class>/... folders, or of IDX "
+             "train and t10k pairs: train, test or all (the default: all)",
+    "header": "for a CSV: true if the first row is a header, false if it is an image; by "
+              "default told from the file, and asked for when it cannot be",
+}
+
+
 class ClassCount(BaseModel):
     name: str
     count: int
+
+
+class ConversionPublic(BaseModel):
+    """One change made to the data on its way in."""
+
+    kind: Literal["resize", "mode", "alpha", "frames", "split", "header", "skipped", "layout",
+                  "pixels"]
+    count: int | None = Field(description="the images, files or rows it concerned, where that "
+                                          "is a count")
+    detail: str
 
 
 class DatasetPublic(_Out):
@@ -59,6 +103,11 @@ class DatasetPublic(_Out):
     image_shape: list[int]
     classes: list[ClassCount]
     imbalance_ratio: float = Field(description="largest class count / smallest")
+    conversions: list[ConversionPublic] | None = Field(
+        description="every change made to the data on its way in: resize, mode change, alpha "
+                    "composited onto white, split chosen, CSV header decision, files or rows "
+                    "skipped and why, layout, float pixels; null for datasets stored before "
+                    "they were recorded")
     builtin: bool
     created_at: datetime
 
@@ -70,6 +119,15 @@ class DatasetPublic(_Out):
 
     _created = field_validator("created_at", mode="before")(lambda v: _ts(v) if isinstance(
         v, float) else v)
+
+
+class DatasetUploaded(DatasetPublic):
+    """An upload's answer: the stored dataset, new (201) or already there (200)."""
+
+    duplicate: bool = Field(description="true: the tenant already had a dataset of this "
+                                        "canonical content, which is the answer (status 200, "
+                                        "its own name and conversions); false: stored now "
+                                        "(status 201)")
 
 
 # --- models -----------------------------------------------------------------
@@ -320,7 +378,9 @@ class Ready(BaseModel):
 
 
 __all__ = [
-    "ArtifactPublic", "ClassCount", "DatasetPublic", "EvaluateJobCreate", "EvaluateParams",
+    "ArtifactPublic", "ClassCount", "ConversionPublic", "DatasetPublic", "DatasetUploaded",
+    "EvaluateJobCreate", "EvaluateParams", "FitName", "ImageMode", "ImageSizeText",
+    "SplitName", "UPLOAD_OPTIONS",
     "EvaluationMethod", "GenerateJobCreate", "GenerateParams", "Health", "JobCreate",
     "JobPublic", "ModelPublic", "Progress", "Ready", "RecipeName", "RecipePublic",
     "SampleParams", "TrainJobCreate", "TrainParams",

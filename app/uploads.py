@@ -3,7 +3,9 @@
 A dataset is stored as one ``.npz`` of canonical arrays (uint8 images, int
 labels, class names) written atomically, and only then recorded in the
 database; a failure at any step removes what that step wrote, so a refused or
-interrupted upload leaves the store exactly as it was.
+interrupted upload leaves the store exactly as it was. An upload whose
+canonical arrays are those of a dataset the tenant already has is not stored
+again: that dataset is the answer, marked a duplicate.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import logging
 import shutil
+import threading
 import time
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -26,17 +29,20 @@ from .db.catalog import Catalog
 from .db.store import new_id
 from .db.tables import Dataset, Model
 from .errors import InvalidInput, PayloadTooLarge
-from .ingest import UploadError, UploadLimits, manifest, read_upload, sniff_format
+from .ingest import UploadError, UploadLimits, UploadOptions, manifest, read_upload
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
 _CHUNK = 1 << 20
+# Looking for a duplicate and storing a new dataset happen as one step in this process.
+_STORE_LOCK = threading.Lock()
 
 
 def limits(settings: Settings) -> UploadLimits:
     return UploadLimits(max_bytes=settings.max_upload_bytes,
                         max_entries=settings.max_zip_entries, max_ratio=settings.max_zip_ratio,
                         max_pixels=settings.max_image_pixels,
+                        max_source_pixels=settings.max_source_pixels,
                         max_images=settings.max_upload_images)
 
 
@@ -68,15 +74,16 @@ def content_sha256(images: np.ndarray, labels: np.ndarray, classes: list[str]) -
 
 
 def _record(*, tenant: str, name: str, data: ImageDataset, source_format: str,
-            upload_bytes: int, builtin: bool, storage: Storage, catalog: Catalog) -> Dataset:
+            upload_bytes: int, builtin: bool, storage: Storage, catalog: Catalog,
+            sha256: str | None = None) -> Dataset:
     info = manifest(data)
     classes = list(data.classes)
     row = Dataset(id=new_id(), tenant=tenant, name=name[:200],
-                  sha256=content_sha256(data.images, data.labels, classes),
+                  sha256=sha256 or content_sha256(data.images, data.labels, classes),
                   source_format=source_format, n_images=info["n_images"],
                   image_shape=info["image_shape"], classes=info["classes"],
-                  imbalance_ratio=info["imbalance_ratio"], upload_bytes=upload_bytes,
-                  builtin=builtin, created_at=time.time())
+                  imbalance_ratio=info["imbalance_ratio"], conversions=info["conversions"],
+                  upload_bytes=upload_bytes, builtin=builtin, created_at=time.time())
     storage.write_dataset(row.id, data.images, data.labels.astype(np.int64), classes)
     try:
         catalog.add(row)
@@ -86,19 +93,29 @@ def _record(*, tenant: str, name: str, data: ImageDataset, source_format: str,
     return row
 
 
-def store_upload(path: Path, *, filename: str, name: str | None, tenant: str, size: int,
-                 settings: Settings, storage: Storage, catalog: Catalog) -> Dataset:
-    """Validate the received file and store it as a dataset (blocking: run in a thread)."""
+def store_upload(path: Path, *, filename: str, name: str | None, options: UploadOptions,
+                 tenant: str, size: int, settings: Settings, storage: Storage,
+                 catalog: Catalog) -> tuple[Dataset, bool]:
+    """Validate the received file and store it as a dataset (blocking: run in a thread).
+
+    Returns the dataset and whether it was already stored: an upload whose
+    canonical arrays match one of the tenant's datasets is that dataset.
+    """
     try:
-        fmt = sniff_format(path, filename)
-        data = read_upload(path, filename, limits(settings))
+        fmt, data = read_upload(path, filename, limits(settings), options)
     except UploadError as exc:
         raise InvalidInput(exc.message, code=exc.code) from exc
     finally:
         path.unlink(missing_ok=True)
-    return _record(tenant=tenant, name=name or Path(filename).stem or "dataset", data=data,
-                   source_format=fmt, upload_bytes=size, builtin=False, storage=storage,
-                   catalog=catalog)
+    sha256 = content_sha256(data.images, data.labels, list(data.classes))
+    with _STORE_LOCK:
+        existing = catalog.dataset_by_content(tenant=tenant, sha256=sha256)
+        if existing is not None:
+            logger.info("upload %s is dataset %s again", filename, existing.id)
+            return existing, True
+        return _record(tenant=tenant, name=name or Path(filename).stem or "dataset", data=data,
+                       source_format=fmt, upload_bytes=size, builtin=False, storage=storage,
+                       catalog=catalog, sha256=sha256), False
 
 
 _MODEL_FILES = {"config.json": 1 << 20, "weights.pt": 1 << 30}

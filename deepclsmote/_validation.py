@@ -16,7 +16,7 @@ import torch
 from sklearn.utils import check_random_state
 
 MIN_SIDE = 8
-MAX_SIDE = 64
+MAX_SIDE = 128
 _LAYOUTS = ("NHW", "NHWC", "NCHW", "flat")
 
 
@@ -69,7 +69,8 @@ def _side_error(h: int, w: int) -> ValueError:
         f"Images must be between {MIN_SIDE}x{MIN_SIDE} and {MAX_SIDE}x{MAX_SIDE} pixels; "
         f"got {h}x{w}. Below {MIN_SIDE} pixels the encoder has too few stride-2 stages "
         f"to learn a code; above {MAX_SIDE} the fully connected layers outgrow the "
-        f"convolutional ones. Resize the images first."
+        f"convolutional ones. Resize the images first (the dataset loaders take "
+        f"size=(H, W))."
     )
 
 

@@ -115,7 +115,8 @@ def cmd_evaluate(args) -> int:
     from .evaluation.experiment import ExperimentConfig, run_experiment
     from .evaluation.report import write_report
 
-    options = {k: v for k, v in (("split", args.split), ("subset", args.subset)) if v is not None}
+    options = {k: v for k, v in (("split", args.split), ("subset", args.subset),
+                                 ("fit", args.fit), ("mode", args.mode)) if v is not None}
     if args.size is not None:   # "32x32"; the loader checks the pair
         options["size"] = tuple(args.size.lower().split("x"))
     data = load_dataset(args.dataset, args.data_dir, **options)
@@ -271,14 +272,21 @@ def build_parser(
                     help="digits, mnist, fashion-mnist, cifar10, svhn, gtsrb... or a path")
     ev.add_argument("--data-dir", help="folder of a named dataset's files")
     ev.add_argument("--split", help="which of the dataset's files to read, e.g. train (the "
-                                    "paper's pools) or test; default the loader's own (test, "
-                                    "train for GTSRB). Not for .npz, .csv, image folders "
-                                    "or digits")
+                                    "paper's pools) or test (all: both, for a tree of train/ "
+                                    "and test/ folders or IDX pairs in an archive); default "
+                                    "the loader's own (test, train for GTSRB, all for "
+                                    "archives). Not for .npz, .csv or digits")
     ev.add_argument("--subset", help="EMNIST's subset: balanced (default), byclass, bymerge, "
                                      "digits, letters or mnist")
     ev.add_argument("--size", metavar="HxW",
-                    help="resize every image to H x W pixels, for an image folder or zip whose "
-                         "images differ in size, or GTSRB (default 32x32)")
+                    help="resize every image to H x W pixels, for an image folder or archive "
+                         "whose images differ in size, an .npz, a CSV or IDX files in an "
+                         "archive, or GTSRB (default 32x32)")
+    ev.add_argument("--fit", choices=["stretch", "crop", "pad"],
+                    help="with --size, how an image of another aspect ratio meets it "
+                         "(default stretch)")
+    ev.add_argument("--mode", choices=["L", "RGB"],
+                    help="convert every image to grey (L) or colour (RGB)")
     ev.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help="comma-separated, from " + ", ".join(METHODS)
                     + " (default: %(default)s)")

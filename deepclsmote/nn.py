@@ -5,11 +5,15 @@ LeakyReLU(0.2), then stride-2 ``Conv2d`` + BatchNorm + LeakyReLU(0.2) stages
 doubling the channels, flattened into ``Linear(., n_z)``. The decoder mirrors
 it with ``ConvTranspose2d`` + BatchNorm + ReLU and a final Tanh.
 
-Any image from 8x8 to 64x64 works: images of at least 16 pixels a side get
+Any image from 8x8 to 128x128 works: images of at least 16 pixels a side get
 DeepSMOTE's four stride-2 stages (h, 2h, 4h, 8h), smaller ones three
-(h, 2h, 4h). The input is padded (edge pixels repeated) up to a multiple of
-``2**stages`` and the decoder's output is cropped back, so the output always
-has exactly the input's size, odd sizes such as 35x35 included.
+(h, 2h, 4h), and images of more than 64 pixels a side a fifth (h, 2h, 4h,
+8h, 8h): it halves the feature map again without doubling its channels, so
+the last feature map, and with it the fully connected layers, of a 128x128
+image is the size of a 64x64 image's. The input is padded (edge pixels
+repeated) up to a multiple of ``2**stages`` and the decoder's output is
+cropped back, so the output always has exactly the input's size, odd sizes
+such as 35x35 included.
 """
 
 from __future__ import annotations
@@ -34,7 +38,12 @@ class AutoencoderConfig:
 
     @property
     def n_stages(self) -> int:
-        return 4 if min(self.height, self.width) >= 16 else 3
+        side = min(self.height, self.width)
+        return 5 if side > 64 else 4 if side >= 16 else 3
+
+    def stage_channels(self, stage: int) -> int:
+        """Channels out of stage ``stage`` (0-based): doubling from ``dim_h``, at most 8x."""
+        return self.dim_h * 2 ** min(stage, 3)
 
     @property
     def padded(self) -> tuple[int, int]:
@@ -46,7 +55,7 @@ class AutoencoderConfig:
         """(channels, height, width) of the last convolutional feature map."""
         step = 2**self.n_stages
         ph, pw = self.padded
-        return (self.dim_h * 2 ** (self.n_stages - 1), ph // step, pw // step)
+        return (self.stage_channels(self.n_stages - 1), ph // step, pw // step)
 
     @property
     def padding(self) -> tuple[int, int, int, int]:
@@ -74,7 +83,7 @@ class Encoder(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
         ]
         for i in range(1, cfg.n_stages):
-            c_in, c_out = h * 2 ** (i - 1), h * 2**i
+            c_in, c_out = cfg.stage_channels(i - 1), cfg.stage_channels(i)
             layers += [
                 nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(c_out),
@@ -98,7 +107,7 @@ class Decoder(nn.Module):
         self.fc = nn.Sequential(nn.Linear(cfg.n_z, c * bh * bw), nn.ReLU(inplace=True))
         layers: list[nn.Module] = []
         for i in range(cfg.n_stages - 1, 0, -1):
-            c_in, c_out = cfg.dim_h * 2**i, cfg.dim_h * 2 ** (i - 1)
+            c_in, c_out = cfg.stage_channels(i), cfg.stage_channels(i - 1)
             layers += [
                 nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(c_out),

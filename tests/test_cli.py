@@ -40,4 +40,4 @@ def test_resample_command_and_its_errors(tmp_path, capsys):
     np.savez(src, X=np.zeros((3, 4, 4)), y=np.array([0, 1, 1]))
     rc = main(["resample", str(src), "--out", str(tmp_path / "o2.npz"), "--device", "cpu"])
     assert rc == 2
-    assert "between 8x8 and 64x64" in capsys.readouterr().err
+    assert "between 8x8 and 128x128" in capsys.readouterr().err

@@ -308,7 +308,7 @@ def test_bad_data_gets_clear_errors(small_imbalanced):
     y1[-1] = 5  # class 5 has a single image and must be oversampled
     with pytest.raises(ValueError, match="Class 5 has 1 image"):
         s.fit_resample(X, y1)
-    with pytest.raises(ValueError, match="8x8 and 64x64"):
+    with pytest.raises(ValueError, match="8x8 and 128x128"):
         s.fit_resample(X[:, :6, :6], y)
     bad = X.astype(np.float32)
     bad[3, 2, 2] = np.inf
@@ -324,3 +324,17 @@ def test_small_class_shrinks_k_with_a_warning(small_imbalanced):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DeepCLSMOTE(random_state=0, k_neighbors=2, **TINY).fit_resample(X[keep], y[keep])
+
+
+@pytest.mark.parametrize("shape", [(128, 128, 3), (100, 128)])
+def test_images_up_to_128_pixels_round_trip(shape):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (12, *shape), dtype=np.uint8)
+    y = np.array([0] * 8 + [1] * 4)
+    sampler = DeepCLSMOTE(random_state=0, **{**TINY, "dim_h": 2, "n_z": 4})
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert X_res.shape == (16, *shape) and X_res.dtype == np.uint8
+    assert np.bincount(y_res).tolist() == [8, 8]
+    np.testing.assert_array_equal(X_res[:12], X)
+    with pytest.raises(ValueError, match=r"between 8x8 and 128x128 pixels; got 129x128"):
+        sampler.fit_resample(rng.integers(0, 256, (12, 129, 128), dtype=np.uint8), y)

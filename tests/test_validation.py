@@ -62,8 +62,8 @@ def test_outputs_are_clipped_and_rounded_into_the_callers_range():
 @pytest.mark.parametrize(
     ("X", "error", "match"),
     [
-        (np.zeros((3, 7, 7)), ValueError, r"between 8x8 and 64x64 .* got 7x7"),
-        (np.zeros((3, 65, 65)), ValueError, r"got 65x65"),
+        (np.zeros((3, 7, 7)), ValueError, r"between 8x8 and 128x128 .* got 7x7"),
+        (np.zeros((3, 129, 129)), ValueError, r"between 8x8 and 128x128 .* got 129x129"),
         (np.zeros((3, 8, 8, 2)), ValueError, "no channel axis"),
         (np.zeros((3, 8)), ValueError, "not a square"),
         (np.zeros((3,)), ValueError, "1 dimension"),

@@ -5,13 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import previews, uploads
-from ..errors import Conflict, NotFound, responses
-from ..schemas import DatasetPublic
+from ..errors import Conflict, InvalidInput, NotFound, responses
+from ..ingest import UploadOptions
+from ..schemas import (
+    UPLOAD_OPTIONS,
+    DatasetPublic,
+    DatasetUploaded,
+    FitName,
+    ImageMode,
+    ImageSizeText,
+    SplitName,
+)
 from . import links
 from .deps import (
     CatalogDep,
@@ -22,29 +31,67 @@ from .deps import (
     StorageDep,
     StoreDep,
     TenantDep,
+    declared_fields_only,
 )
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetPublic,
-             responses={**responses(400, 401, 413, 422), 201: {"links": links.DATASET}})
+def upload_options(
+    size: Annotated[ImageSizeText | None, Form(description=UPLOAD_OPTIONS["size"])] = None,
+    mode: Annotated[ImageMode | None, Form(description=UPLOAD_OPTIONS["mode"])] = None,
+    fit: Annotated[FitName | None, Form(description=UPLOAD_OPTIONS["fit"])] = None,
+    split: Annotated[SplitName | None, Form(description=UPLOAD_OPTIONS["split"])] = None,
+    header: Annotated[bool | None, Form(description=UPLOAD_OPTIONS["header"])] = None,
+) -> UploadOptions:
+    """The upload options, as form fields beside the file."""
+    if fit is not None and size is None:
+        raise InvalidInput("fit: applies only with size=HxW, which it says how to meet",
+                           code="invalid_request")
+    pair = None
+    if size is not None:  # "HxW", checked by its type
+        height, width = size.lower().split("x")
+        pair = (int(height), int(width))
+    return UploadOptions(size=pair, mode=mode, fit=fit, split=split, header=header)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=DatasetUploaded,
+    dependencies=[Depends(declared_fields_only)],
+    responses={**responses(400, 401, 413, 422),
+               201: {"description": "stored: a new dataset", "links": links.DATASET},
+               200: {"model": DatasetUploaded, "links": links.DATASET,
+                     "description": "the tenant already has a dataset of this canonical "
+                                    "content: that dataset, with duplicate true"}})
 async def upload_dataset(
-    file: Annotated[UploadFile, File(description="ImageFolder .zip, .npz or label,pixel CSV")],
+    file: Annotated[UploadFile, File(description="a .zip, .tar, .tar.gz or .tgz of class "
+                                                 "folders of images (or of IDX files), an "
+                                                 ".npz, or a label,pixel CSV")],
     tenant: TenantDep, settings: SettingsDep, storage: StorageDep, catalog: CatalogDep,
     metrics: MetricsDep, response: Response,
+    options: Annotated[UploadOptions, Depends(upload_options)],
     name: Annotated[str | None, Form(max_length=200)] = None,
-) -> DatasetPublic:
-    """Validate and store a labelled image dataset; answer its manifest."""
+) -> DatasetUploaded:
+    """Validate and store a labelled image dataset; answer its manifest.
+
+    A form field or query parameter not listed here is refused (422), never
+    ignored. The manifest's ``conversions`` list every change made on the way
+    in. An upload whose canonical content (images, labels, class names after
+    conversion) matches one of the tenant's datasets stores nothing and
+    answers that dataset with status 200 and ``duplicate: true``.
+    """
     filename = Path(file.filename or "upload").name
     dest = storage.upload_path(Path(filename).suffix[:8])
     size = await uploads.receive(file, dest, max_bytes=settings.max_upload_bytes)
-    row = await run_in_threadpool(uploads.store_upload, dest, filename=filename, name=name,
-                                  tenant=tenant, size=size, settings=settings,
-                                  storage=storage, catalog=catalog)
+    row, duplicate = await run_in_threadpool(
+        uploads.store_upload, dest, filename=filename, name=name, options=options,
+        tenant=tenant, size=size, settings=settings, storage=storage, catalog=catalog)
     metrics.upload_bytes.inc(size)
     response.headers["Location"] = f"/v1/datasets/{row.id}"
-    return DatasetPublic.model_validate(row)
+    if duplicate:
+        response.status_code = status.HTTP_200_OK
+    return DatasetUploaded.model_validate({**DatasetPublic.model_validate(row).model_dump(),
+                                           "duplicate": duplicate})
 
 
 @router.get("", response_model=list[DatasetPublic],

@@ -16,7 +16,7 @@ from fastapi.security import APIKeyHeader
 from ..config import Settings, hash_key
 from ..db.catalog import Catalog
 from ..db.store import JobStore
-from ..errors import TooManyRequests, Unauthorized
+from ..errors import InvalidInput, TooManyRequests, Unauthorized
 from ..metrics import Metrics
 from ..storage import Storage
 
@@ -74,6 +74,37 @@ async def get_tenant(request: Request, key: Annotated[str | None, Security(_api_
                 f"{wait:.1f} s", code="rate_limited",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))})
     return tenant
+
+
+async def declared_fields_only(request: Request) -> None:
+    """Refuse a query parameter or form field that the route does not declare (422).
+
+    FastAPI ignores such fields; a misspelt option would then be silently
+    dropped. Put it in a route's ``dependencies``; FastAPI has parsed the form
+    (and kept it on the request) before dependencies run.
+    """
+    query, body = _declared(request.scope["route"].dependant)
+    unknown = [f"query parameter {k!r}" for k in request.query_params if k not in query]
+    if request.headers.get("content-type", "").startswith(("multipart/form-data",
+                                                           "application/x-www-form-urlencoded")):
+        form = await request.form()
+        unknown += [f"form field {k!r}" for k in dict.fromkeys(form.keys()) if k not in body]
+    if unknown:
+        raise InvalidInput(f"unknown {', '.join(unknown)}; this endpoint takes "
+                           f"{', '.join(sorted(query | body)) or 'none'}", code="unknown_field")
+
+
+def _declared(dependant) -> tuple[set[str], set[str]]:  # noqa: ANN001 - FastAPI's Dependant
+    """The query parameter and body field names of a route and all its dependencies."""
+    query: set[str] = set()
+    body: set[str] = set()
+    todo = [dependant]
+    while todo:
+        current = todo.pop()
+        query |= {p.alias for p in current.query_params}
+        body |= {p.alias for p in current.body_params}
+        todo.extend(current.dependencies)
+    return query, body
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

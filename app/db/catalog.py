@@ -35,6 +35,13 @@ class Catalog:
         with self.sessions() as s:
             return s.scalars(q).first()
 
+    def dataset_by_content(self, *, tenant: str, sha256: str) -> Dataset | None:
+        """The tenant's oldest dataset whose canonical arrays have this hash."""
+        q = (select(Dataset).where(Dataset.tenant == tenant, Dataset.sha256 == sha256)
+             .order_by(Dataset.created_at, Dataset.id))
+        with self.sessions() as s:
+            return s.scalars(q).first()
+
     def model(self, model_id: str, *, tenant: str) -> Model | None:
         with self.sessions() as s:
             row = s.get(Model, model_id)

@@ -37,6 +37,10 @@ class Dataset(Base):
     image_shape: Mapped[list[int]] = mapped_column(JSON)
     classes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     imbalance_ratio: Mapped[float] = mapped_column(Float)
+    #: every change made to the data on its way in (deepclsmote.datasets.Conversion); null
+    #: for datasets stored before they were recorded
+    conversions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True,
+                                                                     default=None)
     upload_bytes: Mapped[int] = mapped_column(Integer, default=0)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)

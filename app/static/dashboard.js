@@ -340,22 +340,55 @@ function go(hash) { if (location.hash === hash) route(); else location.hash = ha
 function goFrom(element, hash) { if (element.isConnected) go(hash); }
 
 // --- pages: datasets ------------------------------------------------------------
+// The upload's options: the endpoint's own form fields, named and described as its
+// schema has them; an option left empty is not sent (the service decides).
+function uploadOptions(all) {
+  const props = (all.Body_upload_dataset || {}).properties || {};
+  const hint = (k) => (props[k] && props[k].description) || "";
+  // Left empty, an option is not sent; its first entry says what the service then does.
+  const choice = (k, values, unset) => h("select", { name: k, id: `upload-${k}` },
+    h("option", { value: "" }, unset), values.map((v) => h("option", { value: String(v) }, String(v))));
+  const inputs = [
+    field("size", h("input", { type: "text", name: "size", id: "upload-size", placeholder: "HxW, e.g. 64x64",
+                               pattern: "[0-9]+[xX][0-9]+", size: 12 }), hint("size")),
+    field("mode", choice("mode", enumOf(props.mode, all), "as stored"), hint("mode")),
+    field("fit", choice("fit", enumOf(props.fit, all).filter((v) => v !== "stretch"),
+                        "stretch (default)"), hint("fit")),
+    field("split", choice("split", enumOf(props.split, all).filter((v) => v !== "all"),
+                          "all (default)"), hint("split")),
+    field("header", choice("header", [true, false], "told from the file"), hint("header")),
+  ];
+  const box = h("details", { id: "upload-options" },
+    h("summary", {}, "upload options: resize, convert, split, CSV header"),
+    h("div", { class: "row", style: "justify-content:center" }, inputs));
+  return { box, fill(form) {
+    for (const k of ["size", "mode", "fit", "split", "header"]) {
+      const value = box.querySelector(`[name=${k}]`).value.trim();
+      if (value) form.append(k, value);
+    }
+  } };
+}
+
 async function datasetsPage(root, signal) {
-  const datasets = await api("GET", "/v1/datasets", { signal });
-  const input = h("input", { type: "file", id: "upload-file", accept: ".zip,.npz,.csv,.gz" });
+  const [datasets, all] = await Promise.all([api("GET", "/v1/datasets", { signal }), schemas()]);
+  const input = h("input", { type: "file", id: "upload-file", accept: ".zip,.tar,.tgz,.gz,.npz,.csv" });
   const nameInput = h("input", { type: "text", id: "upload-name", placeholder: "name (optional)",
                                  maxlength: 200 });
   const status = h("span", { class: "muted", id: "upload-status" });
+  const options = uploadOptions(all);
   const zone = h("div", { id: "dropzone" },
-                 h("p", {}, "Drop an ImageFolder .zip (<class>/<image>), an .npz (images, labels) ",
+                 h("p", {}, "Drop a .zip, .tar or .tar.gz of class folders (<class>/<image>, PNG, JPEG, ",
+                   "BMP, TIFF, WebP; or MNIST's IDX files), an .npz (images, labels) ",
                    "or a label,pixel… CSV here, or choose a file: "),
-                 h("div", { class: "row", style: "justify-content:center" }, input, nameInput, status));
+                 h("div", { class: "row", style: "justify-content:center" }, input, nameInput, status),
+                 options.box);
   async function upload(file) {
     if (!file) return;
     clearError();
     const form = new FormData();
     form.append("file", file, file.name);
     if (nameInput.value.trim()) form.append("name", nameInput.value.trim());
+    options.fill(form);
     status.textContent = `uploading ${file.name} (${bytes(file.size)})…`;
     try {
       const ds = await api("POST", "/v1/datasets", { form });
@@ -422,6 +455,10 @@ async function datasetPage(root, signal, id) {
         barChart(ds.classes.map((c) => ({ name: c.name, value: c.count }))))),
     (ds.warnings || []).length ? h("ul", { class: "card warnings", id: "dataset-warnings" },
       ds.warnings.map((w) => h("li", {}, w))) : null,
+    (ds.conversions || []).length ? h("div", { class: "card", id: "dataset-conversions" },
+      h("div", { class: "muted" }, "changed on the way in"),
+      h("ul", {}, ds.conversions.map((c) => h("li", { dataset: { kind: c.kind } },
+        h("strong", {}, c.kind), ": ", c.detail)))) : null,
     h("h2", {}, "A few real images per class"),
     h("div", { class: "card" }, grid),
     h("h2", {}, "Train a model"),

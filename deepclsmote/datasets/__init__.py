@@ -5,8 +5,8 @@ Every ``load_*`` function returns an :class:`ImageDataset`: uint8 images
 :func:`load_dataset` picks the loader from a dataset's name or a path.
 """
 
-from .arrays import load_csv, load_npz
-from .base import DatasetFormatError, ImageDataset
+from .arrays import load_npz
+from .base import Conversion, DatasetFormatError, ImageDataset, NeedsOption
 from .builtin import (
     DIGITS_IMBALANCED_COUNTS,
     load_digits,
@@ -14,15 +14,18 @@ from .builtin import (
     load_digits_imbalanced,
 )
 from .cifar import load_cifar10
+from .csvfile import load_csv
 from .folder import load_image_folder
 from .gtsrb import load_gtsrb
-from .idx import load_idx, load_idx_pair, load_mnist_folder, read_idx
+from .idx import load_idx, load_idx_archive, load_idx_pair, load_mnist_folder, read_idx
 from .registry import load_dataset
 from .svhn import load_svhn
 
 __all__ = [
+    "Conversion",
     "DatasetFormatError",
     "ImageDataset",
+    "NeedsOption",
     "load_cifar10",
     "load_csv",
     "load_dataset",
@@ -32,6 +35,7 @@ __all__ = [
     "load_digits_imbalanced",
     "load_gtsrb",
     "load_idx",
+    "load_idx_archive",
     "load_idx_pair",
     "load_image_folder",
     "load_mnist_folder",

@@ -1,4 +1,4 @@
-"""Arrays on disk: ``.npz`` archives (never unpickled) and ``label,pixel...`` CSV files."""
+"""``.npz`` archives of arrays (never unpickled), and what array loaders share."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _archive
+from . import _archive, _pillow
 from ._archive import MAX_ENTRIES, MAX_RATIO, MAX_TOTAL_BYTES
 from ._pillow import MAX_PIXELS
-from .base import DatasetFormatError, ImageDataset, default_classes
+from .base import (
+    Conversion,
+    DatasetFormatError,
+    ImageDataset,
+    check_choice,
+    check_fit,
+    check_size,
+    default_classes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +33,22 @@ def to_uint8(images: np.ndarray, source: str) -> np.ndarray:
 
     Floats in 0..255 (not all within [0, 1]) are rounded; anything else raises.
     """
+    return to_uint8_noted(images, source)[0]
+
+
+def to_uint8_noted(images: np.ndarray, source: str) -> tuple[np.ndarray, tuple[Conversion, ...]]:
+    """:func:`to_uint8`, and a record of the change if the pixels were floats."""
     if images.dtype == np.uint8 or images.size == 0:
-        return images.astype(np.uint8)
+        return images.astype(np.uint8), ()
+    converted = _to_uint8(images, source)
+    if images.dtype.kind != "f":  # whole numbers in 0..255: nothing changes
+        return converted, ()
+    what = ("scaled from [0, 1] to 0..255 and rounded" if images.max() <= 1
+            else "rounded to whole numbers in 0..255")
+    return converted, (Conversion("pixels", f"{images.dtype} pixels {what}"),)
+
+
+def _to_uint8(images: np.ndarray, source: str) -> np.ndarray:
     kind = images.dtype.kind
     if kind not in "iuf":
         raise DatasetFormatError(f"{source}: pixels must be numbers; got dtype {images.dtype}.")
@@ -103,8 +125,52 @@ def _npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str,
     return shape, dtype
 
 
-def _read_npz(path: Path, max_pixels: int | None, **limits) -> dict[str, np.ndarray]:
-    """The arrays ``images``, ``labels`` (or ``X``, ``y``) and, if stored, ``classes``."""
+#: Names an ``.npz`` may store the (H, W[, C]) of flattened image rows under.
+_SHAPE_KEYS = ("image_shape", "shape")
+_LAYOUTS = "(N, H, W), (N, H, W, C), (N, C, H, W) with C 1 or 3, or flat rows (N, H*W*C)"
+
+
+def flat_shape(n_values: int, image_shape, source: str) -> tuple[int, int, int]:
+    """(H, W, C) of rows of ``n_values``: ``image_shape`` if given, else a square grey or RGB."""
+    if image_shape is not None:
+        shape = tuple(int(v) for v in np.asarray(image_shape).ravel())
+        h, w, c = (*shape, 1) if len(shape) == 2 else shape if len(shape) == 3 else (0, 0, 0)
+        if c not in (1, 3) or h < 1 or w < 1 or h * w * c != n_values:
+            raise DatasetFormatError(f"{source}: image_shape must be (H, W) or (H, W, C) with "
+                                     f"C 1 or 3 and {n_values} values in all; got "
+                                     f"{list(shape)}.")
+        return h, w, c
+    for c in (1, 3):
+        side = math.isqrt(n_values // c)
+        if n_values % c == 0 and side * side * c == n_values:
+            return side, side, c
+    raise DatasetFormatError(f"{source}: rows of {n_values} values are not a square grey or "
+                             f"RGB image; store image_shape=(H, W) or (H, W, C) beside them.")
+
+
+def image_layout(shape: tuple[int, ...], image_shape, source: str
+                 ) -> tuple[str, tuple[int, int, int]]:
+    """``("NHW" | "NHWC" | "NCHW" | "flat", (H, W, C))`` of an images array's ``shape``."""
+    if len(shape) == 3:
+        return "NHW", (shape[1], shape[2], 1)
+    if len(shape) == 4:
+        last, second = shape[3] in (1, 3), shape[1] in (1, 3)
+        if last and not second:
+            return "NHWC", (shape[1], shape[2], shape[3])
+        if second and not last:
+            return "NCHW", (shape[2], shape[3], shape[1])
+        which = "could be either" if last else "has neither"
+        raise DatasetFormatError(f"{source}: images of shape {shape} {which} a channel axis "
+                                 f"of 1 or 3 first or last; expected {_LAYOUTS}.")
+    if len(shape) == 2:
+        return "flat", flat_shape(shape[1], image_shape, source)
+    raise DatasetFormatError(f"{source}: images must have shape {_LAYOUTS}; got {shape}.")
+
+
+def _read_npz(path: Path, max_pixels: int | None, image_shape,
+              **limits) -> tuple[dict[str, np.ndarray], str, tuple[int, int, int]]:
+    """The arrays ``images``, ``labels`` (or ``X``, ``y``) and, if stored, ``classes``; the
+    images' layout and (H, W, C), told from their header before their data is read."""
     if not zipfile.is_zipfile(path):
         with path.open("rb") as fh:
             single = fh.read(6) == np.lib.format.MAGIC_PREFIX
@@ -120,29 +186,68 @@ def _read_npz(path: Path, max_pixels: int | None, **limits) -> dict[str, np.ndar
         wanted = dict(zip(("images", "labels"), keys, strict=True))
         if "classes" in members:
             wanted["classes"] = "classes"
+        stored_shape = next((k for k in _SHAPE_KEYS if k in members), "")
+        if stored_shape and image_shape is None:
+            wanted["image_shape"] = stored_shape
         headers = {role: _npy_header(archive, members[key], key, path)
                    for role, key in wanted.items()}
         shape = headers["images"][0]
-        if max_pixels is not None and len(shape) >= 3 and shape[1] * shape[2] > max_pixels:
+        arrays = {}
+        if "image_shape" in wanted:
+            arrays["image_shape"] = _read(archive, members[stored_shape], stored_shape, path)
+            if arrays["image_shape"].size > 3 or arrays["image_shape"].dtype.kind not in "iu":
+                raise DatasetFormatError(f"{path}: {stored_shape!r} must hold 2 or 3 integers; "
+                                         f"got {arrays['image_shape'].dtype} "
+                                         f"{arrays['image_shape'].shape}.")
+        layout, (height, width, _) = hwc = image_layout(
+            shape, image_shape if image_shape is not None else arrays.get("image_shape"),
+            str(path))
+        if max_pixels is not None and height * width > max_pixels:
             raise DatasetFormatError(
-                f"{path}: images of {shape[1]}x{shape[2]} pixels are more than "
+                f"{path}: images of {height}x{width} pixels are more than "
                 f"max_pixels={max_pixels}; refused."
             )
-        arrays = {}
-        for role, key in wanted.items():
-            with archive.open(members[key]) as fh:
-                try:
-                    arrays[role] = np.lib.format.read_array(fh, allow_pickle=False)
-                except ValueError as exc:  # data shorter than its header says
-                    raise DatasetFormatError(f"{path}: array {key!r} could not be read: "
-                                             f"{exc}") from exc
-    return arrays
+        for role in ("images", "labels", "classes"):
+            if role in wanted:
+                arrays[role] = _read(archive, members[wanted[role]], wanted[role], path)
+    return arrays, layout, hwc[1]
+
+
+def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path) -> np.ndarray:
+    with archive.open(info) as fh:
+        try:
+            return np.lib.format.read_array(fh, allow_pickle=False)
+        except ValueError as exc:  # data shorter than its header says
+            raise DatasetFormatError(f"{path}: array {key!r} could not be read: {exc}") from exc
+
+
+def to_nhwc(images: np.ndarray, layout: str, hwc: tuple[int, int, int],
+            source: str) -> tuple[np.ndarray, tuple[Conversion, ...]]:
+    """Images (N, H, W) or (N, H, W, 3) from ``layout``, and a record of a change of layout."""
+    h, w, c = hwc
+    note: tuple[Conversion, ...] = ()
+    if layout == "flat":
+        images = images.reshape(len(images), h, w, c)
+        note = (Conversion("layout", f"rows of {h * w * c} values read as {h}x{w}"
+                                     f"{'x3' if c == 3 else ''} images "
+                                     f"({'channels last' if c == 3 else 'grey'})"),)
+    elif layout == "NCHW":
+        images = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+        note = (Conversion("layout", "images stored channels first (N, C, H, W) were "
+                                     "transposed to channels last (N, H, W, C)"),)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    return images, note
 
 
 def load_npz(
     path,
     name: str | None = None,
+    image_shape=None,
     *,
+    size: tuple[int, int] | None = None,
+    mode: str | None = None,
+    fit: str = "stretch",
     max_entries: int | None = MAX_ENTRIES,
     max_ratio: float | None = MAX_RATIO,
     max_total_bytes: int | None = MAX_TOTAL_BYTES,
@@ -151,16 +256,23 @@ def load_npz(
     """An ``.npz`` holding ``images`` and ``labels`` (optionally ``classes``), or ``X``, ``y``.
 
     Nothing is unpickled: object arrays are refused. Images may be (N, H, W),
-    (N, H, W, 1) or (N, H, W, 3), uint8 or converted as described in
-    :func:`to_uint8` (NaN and infinity are refused). Labels may be integers
-    (kept as they are) or strings (mapped to the sorted class names, or to
-    ``classes`` if stored); there must be one per image.
+    (N, H, W, C) or (N, C, H, W) with C 1 or 3 (a side of 1 or 3 pixels makes
+    the layout ambiguous and is refused), or flat rows (N, H*W*C) in channels
+    last order, whose (H, W[, C]) is ``image_shape``, else an ``image_shape``
+    (or ``shape``) array stored beside them, else a square grey or RGB image.
+    Pixels are uint8 or converted as described in :func:`to_uint8` (NaN and
+    infinity are refused). Labels may be integers (kept as they are) or
+    strings (mapped to the sorted class names, or to ``classes`` if stored);
+    there must be one per image. A change of layout or pixel type is recorded
+    in the dataset's ``conversions``.
 
     An ``.npz`` is a zip archive: its members are checked against
     ``max_entries``, ``max_ratio`` and ``max_total_bytes`` as in
     :func:`~deepclsmote.datasets.load_image_folder`, each array's header is
     checked against its member's size, and ``max_pixels`` bounds one image's
     height x width, all before any array is read. ``None`` turns a limit off.
+    ``size``, ``mode`` and ``fit`` resize and convert the images as
+    :func:`~deepclsmote.datasets.load_image_folder` does.
 
     Examples
     --------
@@ -170,8 +282,12 @@ def load_npz(
     ['T-shirt/top', 'Trouser']
     """
     path = Path(path)
-    arrays = _read_npz(path, max_pixels, max_entries=max_entries, max_ratio=max_ratio,
-                       max_total_bytes=max_total_bytes)
+    target = check_size(size) if size is not None else None
+    if mode is not None:
+        check_choice(mode, ("L", "RGB"), "mode")
+    check_fit(fit)
+    arrays, layout, hwc = _read_npz(path, max_pixels, image_shape, max_entries=max_entries,
+                                    max_ratio=max_ratio, max_total_bytes=max_total_bytes)
     images, raw, stored = arrays["images"], arrays["labels"], arrays.get("classes")
     classes = None
     if stored is not None:
@@ -179,126 +295,11 @@ def load_npz(
             raise DatasetFormatError(f"{path}: 'classes' must be a 1-D array of strings; got "
                                      f"{stored.dtype} {stored.shape}.")
         classes = [c.decode() if isinstance(c, bytes) else str(c) for c in stored.tolist()]
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
+    images, laid = to_nhwc(images, layout, hwc, str(path))
     labels, names = encode_labels(raw, classes, str(path))
-    dataset = ImageDataset(to_uint8(images, str(path)), labels, names, name or path.stem)
+    images, pixels = to_uint8_noted(images, str(path))
+    images, converted = _pillow.convert_images(images, target, fit, mode, str(path))
+    dataset = ImageDataset(images, labels, names, name or path.stem,
+                           (*laid, *pixels, *converted))
     logger.info("loaded %d images %s from %s", len(dataset), dataset.images.shape[1:], path)
     return dataset
-
-
-def _csv_shape(n_pixels: int, image_shape, path: Path) -> tuple[int, ...]:
-    if image_shape is None:
-        side = math.isqrt(n_pixels)
-        if side * side != n_pixels:
-            raise DatasetFormatError(f"{path}: rows hold {n_pixels} pixels, not a square "
-                                     f"image; pass image_shape=(H, W).")
-        return (side, side)
-    shape = tuple(int(s) for s in image_shape)
-    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3) \
-            or math.prod(shape) != n_pixels:
-        raise ValueError(f"image_shape must be (H, W) or (H, W, 3) with {n_pixels} pixels in "
-                         f"all; got {image_shape!r}.")
-    return shape
-
-
-def _check_csv_size(n_rows: int, shape: tuple[int, ...], path: Path, max_pixels: int | None,
-                    max_total_bytes: int | None) -> None:
-    if max_pixels is not None and shape[0] * shape[1] > max_pixels:
-        raise DatasetFormatError(f"{path}: images of {shape[0]}x{shape[1]} pixels are more than "
-                                 f"max_pixels={max_pixels}; refused.")
-    nbytes = n_rows * math.prod(shape) * 8
-    if max_total_bytes is not None and nbytes > max_total_bytes:
-        raise DatasetFormatError(f"{path}: {n_rows} rows of {math.prod(shape)} pixels take "
-                                 f"{nbytes} bytes to parse, more than "
-                                 f"max_total_bytes={max_total_bytes}; refused.")
-
-
-def load_csv(
-    path,
-    image_shape=None,
-    classes=None,
-    name: str | None = None,
-    *,
-    max_pixels: int | None = MAX_PIXELS,
-    max_total_bytes: int | None = MAX_TOTAL_BYTES,
-) -> ImageDataset:
-    """A CSV of ``label,pixel,pixel,...`` rows (Kaggle's MNIST/Fashion-MNIST layout).
-
-    The file is read as UTF-8 (a byte-order mark is skipped). A first line
-    whose first field is not a number (``label,pixel1,...``) is taken as a
-    header. Labels may be integers or class names. Every row must have as many
-    fields as the first line; the first row that does not is named.
-
-    Parameters
-    ----------
-    path : path-like
-    image_shape : (int, int) or (int, int, 3), optional
-        By default rows hold square grey images, their side inferred from the width.
-    classes : sequence of str, optional
-        Class names, indexed by integer label or listing the string labels.
-    name : str, optional
-        Defaults to the file's stem.
-    max_pixels : int or None, default 4096 * 4096
-        Most pixels (height x width) of one image.
-    max_total_bytes : int or None, default 2 GiB
-        Most bytes the parsed values may take (8 per value), checked before parsing.
-
-    Examples
-    --------
-    >>> ds = load_csv("../shared/data/fashion-mnist-1000/fashion-mnist_test_subset1000.csv")
-    ... # doctest: +SKIP
-    >>> ds.images.shape  # doctest: +SKIP
-    (1000, 28, 28)
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetFormatError(f"{path} is not UTF-8 text: {exc}") from exc
-    lines = [line for line in text.splitlines() if line.strip()]
-    first = lines[0].split(",", 1)[0].strip().strip('"') if lines else ""
-    body = lines if _is_number(first) else lines[1:]
-    if not body:
-        raise DatasetFormatError(f"{path} holds no data rows.")
-    width = lines[0].count(",") + 1
-    for number, line in enumerate(body, start=len(lines) - len(body) + 1):
-        if line.count(",") + 1 != width:
-            raise DatasetFormatError(f"{path}:{number}: {line.count(',') + 1} fields, but "
-                                     f"{'the header has' if body is not lines else 'line 1 has'} "
-                                     f"{width}.")
-    shape = _csv_shape(width - 1, image_shape, path)
-    _check_csv_size(len(body), shape, path, max_pixels, max_total_bytes)
-    try:
-        pixels = np.loadtxt(body, delimiter=",", usecols=range(1, width), dtype=np.int64)
-    except ValueError:
-        try:
-            pixels = np.loadtxt(body, delimiter=",", usecols=range(1, width), dtype=np.float64)
-        except ValueError as exc:
-            raise _not_a_number(body, len(lines) - len(body) + 1, path) from exc
-    raw = [line.split(",", 1)[0].strip().strip('"') for line in body]
-    numeric = all(_is_number(r) for r in raw)
-    labels, names = encode_labels(np.array(raw, dtype=np.float64 if numeric else str),
-                                  classes, str(path))
-    images = to_uint8(pixels.reshape(len(body), *shape), str(path))
-    dataset = ImageDataset(images, labels, names, name or path.stem)
-    logger.info("loaded %d images %s from %s", len(dataset), shape, path)
-    return dataset
-
-
-def _not_a_number(body: list[str], first_line: int, path: Path) -> DatasetFormatError:
-    """The error naming the first line, and field, whose pixel is not a number."""
-    for number, line in enumerate(body, start=first_line):
-        bad = next((f for f in line.split(",")[1:] if not _is_number(f)), None)
-        if bad is not None:
-            return DatasetFormatError(f"{path}:{number}: pixel {bad.strip()!r} is not a number; "
-                                      f"pixels must be numbers.")
-    return DatasetFormatError(f"{path}: pixels must be numbers.")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: How ``size`` is met by an image of another aspect ratio: ``stretch`` scales each side
+#: to the size (the aspect ratio changes), ``crop`` scales the image to cover the size and
+#: cuts the centre out, ``pad`` scales it to fit inside and fills the rest with black.
+FITS = ("stretch", "crop", "pad")
+
 
 class DatasetFormatError(ValueError):
     """Files or arrays that do not form an image dataset this package can load.
@@ -15,6 +20,56 @@ class DatasetFormatError(ValueError):
     arbitrary objects, a zip member escaping its folder, labels out of range...).
     Bad arguments, such as an unknown ``split``, raise a plain ``ValueError``.
     """
+
+
+class NeedsOption(DatasetFormatError):
+    """Content that a loader can read once the caller gives one of its options.
+
+    Images of several sizes (``size``), grey and colour images together
+    (``mode``), an image too large to decode whole (``size``), a CSV whose
+    first row may or may not be a header (``header``).
+
+    Attributes
+    ----------
+    facts : str
+        What was found, without advice.
+    options : tuple of str
+        The loader arguments that would let the content through, so that a
+        caller that spells them otherwise (a command line, a web form) can
+        give the advice in its own words.
+    """
+
+    def __init__(self, facts: str, options: tuple[str, ...], hint: str):
+        super().__init__(f"{facts}; {hint}")
+        self.facts = facts
+        self.options = options
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One change a loader made to the data on its way in.
+
+    Loaders record every change that is not a plain decode, so that nothing
+    is lost or altered without a word: images resized or converted, alpha
+    composited, a split chosen, a header row read, files or rows skipped.
+
+    Attributes
+    ----------
+    kind : str
+        ``resize``, ``mode``, ``alpha``, ``frames``, ``split``, ``header``,
+        ``skipped``, ``layout`` or ``pixels``.
+    detail : str
+        One sentence for a person.
+    count : int or None
+        How many images, files or rows it concerned, where that is a count.
+    """
+
+    kind: str
+    detail: str
+    count: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "count": self.count, "detail": self.detail}
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to a single bool
@@ -32,6 +87,8 @@ class ImageDataset:
         may hold no images (EMNIST letters' unused class 0, for instance).
     name : str
         A short description, such as ``"mnist-test"``.
+    conversions : tuple of Conversion, optional
+        What the loader changed on the way in (empty when it changed nothing).
 
     Examples
     --------
@@ -45,6 +102,7 @@ class ImageDataset:
     labels: np.ndarray
     classes: list[str]
     name: str
+    conversions: tuple[Conversion, ...] = ()
 
     def __post_init__(self) -> None:
         images, labels, classes = self.images, self.labels, self.classes
@@ -93,6 +151,11 @@ def check_choice(value: str, choices: Sequence[str], what: str) -> str:
     if value not in choices:
         raise ValueError(f"{what} must be one of {list(choices)}; got {value!r}.")
     return value
+
+
+def check_fit(fit: str) -> str:
+    """``fit`` if it is one of :data:`FITS`, else a ``ValueError``."""
+    return check_choice(fit, FITS, "fit")
 
 
 def check_size(size) -> tuple[int, int]:

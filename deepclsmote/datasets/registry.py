@@ -6,16 +6,17 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from . import cifar
-from .arrays import load_csv, load_npz
+from . import _archive, cifar
+from .arrays import load_npz
 from .base import ImageDataset, check_choice
 from .builtin import load_digits, load_digits_imbalanced
 from .cifar import load_cifar10
+from .csvfile import load_csv
 from .folder import load_image_folder
 from .gtsrb import load_gtsrb
-from .idx import find_idx_pair, load_idx, load_mnist_folder
+from .idx import find_idx_pair, load_idx, load_idx_archive, load_mnist_folder
 from .svhn import load_svhn
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,24 @@ _NAMED: dict[str, Callable[..., ImageDataset]] = {
 }
 KNOWN = ["digits", "digits-imbalanced", *_NAMED]
 
+_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
 _BY_SUFFIX: dict[str, Callable[..., ImageDataset]] = {
-    ".zip": load_image_folder, ".npz": load_npz, ".csv": load_csv, ".mat": load_svhn,
-    ".tar.gz": load_cifar10, ".tgz": load_cifar10, ".tar": load_cifar10,
+    ".npz": load_npz, ".csv": load_csv, ".mat": load_svhn,
 }
+
+
+def archive_loader(path: Path) -> Callable[..., ImageDataset]:
+    """The loader for a zip or tar, from the names of the files it holds first.
+
+    CIFAR-10's python batches, IDX files (MNIST's), or else class folders of images.
+    """
+    names = _archive.peek_names(path)
+    bases = {PurePosixPath(n).name for n in names}
+    if any(n.startswith(cifar.FOLDER) for n in names) or cifar.META_FILE in bases:
+        return load_cifar10
+    if any(_archive.IDX_NAME.search(b) for b in bases):
+        return load_idx_archive
+    return load_image_folder
 
 
 def _by_structure(folder: Path) -> Callable[..., ImageDataset]:
@@ -86,8 +101,9 @@ def load_dataset(name_or_path, data_dir=None, **kw) -> ImageDataset:
     name_or_path : str or path-like
         One of ``digits`` and ``digits-imbalanced`` (built in), ``mnist``,
         ``fashion-mnist``, ``kmnist``, ``emnist``, ``cifar10``, ``svhn``,
-        ``gtsrb`` (case and ``_``/``-`` ignored), or else a path: a ``.zip`` or
-        directory of class folders, an ``.npz``, a ``.csv``, an SVHN ``.mat``, a
+        ``gtsrb`` (case and ``_``/``-`` ignored), or else a path: a ``.zip``,
+        ``.tar``, ``.tar.gz`` or directory of class folders, a zip or tar of
+        MNIST-style IDX files, an ``.npz``, a ``.csv``, an SVHN ``.mat``, a
         CIFAR-10 ``.tar.gz``, or a directory of CIFAR-10 batches, MNIST-style IDX
         files or GTSRB.
         A known name wins over a file of the same name.
@@ -119,11 +135,11 @@ def load_dataset(name_or_path, data_dir=None, **kw) -> ImageDataset:
     if path.is_dir():
         return _call(_by_structure(path), (path,), kw, str(path))
     if path.is_file():
-        name = path.name.lower()
-        loader = _BY_SUFFIX.get(".tar.gz" if name.endswith(".tar.gz") else path.suffix.lower())
+        suffix = ".tar.gz" if path.name.lower().endswith(".tar.gz") else path.suffix.lower()
+        loader = archive_loader(path) if suffix in _ARCHIVES else _BY_SUFFIX.get(suffix)
         if loader is None:
             raise ValueError(f"cannot tell the format of {path} from its suffix; known "
-                             f"suffixes are {sorted(_BY_SUFFIX)}.")
+                             f"suffixes are {sorted([*_BY_SUFFIX, *_ARCHIVES])}.")
         return _call(loader, (path,), kw, str(path))
     raise ValueError(f"unknown dataset {name_or_path!r}: neither one of {KNOWN} nor an "
                      f"existing file or folder.")

@@ -71,9 +71,9 @@ HOSTILE = {
     "truncated image": ("x.zip", _zip(_two_classes(**{"a/cut.png": _png()[:40]})),
                         "invalid_dataset"),
     "mixed sizes": ("x.zip", _zip(_two_classes(**{"a/big.png": _png((9, 9))})),
-                    "invalid_dataset"),
+                    "option_needed"),
     "decompression bomb": ("x.zip", _zip(_two_classes(**{"a/huge.png": _png((3000, 3000))})),
-                           "invalid_dataset"),
+                           "option_needed"),
     "single class": ("x.zip", _zip({f"a/{i}.png": _png() for i in range(4)}),
                      "too_few_classes"),
     "images too small": ("x.zip", _zip({"a/1.png": _png((4, 4)), "b/1.png": _png((4, 4))}),
@@ -101,7 +101,7 @@ HOSTILE = {
                         "invalid_dataset"),
     "mixed channel counts": ("x.zip", _zip(_two_classes(**{"a/rgb.png": _png(mode="RGB",
                                                                              value=(1, 2, 3))})),
-                             "invalid_dataset"),
+                             "option_needed"),
     "inf pixels": ("x.npz", _npz(images=np.full((4, 8, 8), np.inf), labels=np.arange(4) % 2),
                    "invalid_dataset"),
     "images of the wrong rank": ("x.npz", _npz(images=np.zeros((4, 8), np.uint8),
@@ -310,6 +310,10 @@ def test_the_api_offers_exactly_the_library_s_choices():
 
     assert choices("decoding") == generation.DECODINGS
     assert choices("interpolation") == generation.INTERPOLATIONS
+    from app.schemas import FitName, SplitName
+    from deepclsmote.datasets import base, folder
+
+    assert get_args(FitName) == base.FITS and get_args(SplitName) == folder.SPLITS
     # every other field overrides a parameter of the library's, and is unset by default
     library = DeepCLSMOTE().get_params()
     overrides = set(fields) - {"recipe", "method", "random_state"}

@@ -49,6 +49,28 @@ def test_upload_and_list_datasets(run, tmp_path):
     assert {d["name"] for d in json.loads(out)} >= {"digits", "three"}
 
 
+def test_upload_options_and_what_changed(run, tmp_path):
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(tmp_path / "mixed.zip", "w") as archive:
+        for i, size in enumerate([(12, 12), (20, 10), (12, 12), (9, 9)]):
+            image = tmp_path / f"{i}.png"
+            Image.new("RGB", size, (10 * i, 0, 0)).save(image)
+            archive.write(image, f"{'ab'[i % 2]}/{i}.png")
+    rc, _, err = run("upload", str(tmp_path / "mixed.zip"))
+    assert rc != 0 and "Give the upload option size=HxW" in err
+    args = ["upload", str(tmp_path / "mixed.zip"), "--size", "12x12", "--fit", "pad",
+            "--mode", "L"]
+    rc, out, err = run(*args)
+    assert rc == 0, err
+    assert "uploaded dataset" in out and "resize: 2 of 4 images resized to 12x12 (fit=pad" in out
+    assert "mode: 4 of 4 images converted to L (from RGB: 4)" in out
+    rc, out, _ = run(*args)
+    assert rc == 0 and "already stored as dataset" in out
+
+
 def test_train_wait_status_download_and_models(run, tmp_path, digits_id):
     rc, out, err = run("train", digits_id, *TINY, "--seed", "3", "--wait")
     assert rc == 0, err

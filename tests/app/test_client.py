@@ -61,12 +61,27 @@ def test_upload_read_list_and_delete_a_dataset(api, tmp_path):
     assert manifest["name"] == "three" and manifest["n_images"] == 63
     assert manifest["image_shape"] == [8, 8]
     assert [c["count"] for c in manifest["classes"]] == [40, 15, 8]
-    assert api.dataset(manifest["id"]) == manifest
+    assert manifest["duplicate"] is False and manifest["conversions"] == []
+    assert api.dataset(manifest["id"]) == {k: v for k, v in manifest.items() if k != "duplicate"}
     assert manifest["id"] in {d["id"] for d in api.datasets()}
     api.delete_dataset(manifest["id"])
     with pytest.raises(ApiError) as info:
         api.dataset(manifest["id"])
     assert (info.value.status, info.value.code) == (404, "dataset_not_found")
+
+
+def test_upload_options_and_duplicates(api, tmp_path):
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "rows.npz", X=rng.integers(0, 256, (6, 3 * 10 * 10), dtype=np.uint8),
+             y=[0, 0, 0, 0, 1, 1])
+    first = api.upload_dataset(tmp_path / "rows.npz", size=(16, 12), mode="L")
+    assert first["image_shape"] == [16, 12] and not first["duplicate"]
+    assert [c["kind"] for c in first["conversions"]] == ["layout", "resize", "mode"]
+    again = api.upload_dataset(tmp_path / "rows.npz", size="16x12", mode="L", fit="stretch")
+    assert again["duplicate"] and again["id"] == first["id"]
+    with pytest.raises(ApiError) as info:
+        api.upload_dataset(tmp_path / "rows.npz", header=True)
+    assert (info.value.status, info.value.code) == (422, "option_not_applicable")
 
 
 def test_error_answers_carry_status_code_and_message(api, digits):

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from PIL import Image
 
 from ..conftest import ROOT, SHARED_DATA, missing_data
 from .server import LiveServer
@@ -292,6 +293,36 @@ def test_a_running_job_can_be_cancelled(service, page):
     expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
     expect(page.locator("#job-cancel")).to_be_hidden()
     shot(page, "09-cancelled")
+
+
+def mixed_size_zip() -> bytes:
+    """Two classes of grey PNGs in three sizes."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, (label, size) in enumerate([("a", (20, 10)), ("a", (16, 16)), ("a", (9, 30)),
+                                           ("b", (16, 16)), ("b", (40, 20))]):
+            image = io.BytesIO()
+            Image.fromarray(np.full(size[::-1], 30 * i, np.uint8)).save(image, format="PNG")
+            archive.writestr(f"{label}/{i}.png", image.getvalue())
+    return buffer.getvalue()
+
+
+def test_upload_options_resize_and_the_manifest_says_what_changed(service, page):
+    page.goto(service.url + "/")
+    page.click("#upload-options summary")
+    expect(page.locator("#upload-fit option").first).to_have_text("stretch (default)")
+    assert "stretch (the default" in page.locator("label", has=page.locator("#upload-fit")
+                                                  ).get_attribute("title")
+    page.fill("#upload-size", "16x16")
+    page.select_option("#upload-fit", "pad")
+    page.set_input_files("#upload-file", files=[{
+        "name": "mixed.zip", "mimeType": "application/zip", "buffer": mixed_size_zip()}])
+    expect(page.locator("h1")).to_have_text("Dataset mixed", timeout=60_000)
+    expect(page.locator("#dataset-conversions")).to_contain_text(
+        "3 of 5 images resized to 16x16 (fit=pad")
+    shot(page, "11-upload-options")
 
 
 def test_errors_show_the_apis_message_not_a_blank_page(service, page):

@@ -6,10 +6,12 @@ client's file name, and so that messages can be checked not to show the
 server's path.
 """
 
+import gzip
 import io
 import re
 import stat
 import struct
+import tarfile
 import zipfile
 import zlib
 
@@ -77,7 +79,7 @@ def csv_of(rows, header: bool = True) -> bytes:
 def upload(tmp_path, filename: str, data: bytes, **limits):
     path = tmp_path / "upload"
     path.write_bytes(data)
-    return read_upload(path, filename, UploadLimits(**limits))
+    return read_upload(path, filename, UploadLimits(**limits))[1]
 
 
 def grey_arrays(n: int = 6, side: int = 8, **extra) -> dict:
@@ -100,9 +102,16 @@ def test_zip_of_mixed_formats_under_a_wrapper_folder(tmp_path):
     }
     ds = upload(tmp_path, "pets.zip", zip_of(members))
     assert ds.images.shape == (4, 16, 16, 3) and ds.name == "pets"
-    assert manifest(ds) == {"n_images": 4, "image_shape": [16, 16, 3],
-                            "classes": [{"name": "cat", "count": 3}, {"name": "dog", "count": 1}],
-                            "imbalance_ratio": 3.0}
+    assert manifest(ds) == {
+        "n_images": 4, "image_shape": [16, 16, 3],
+        "classes": [{"name": "cat", "count": 3}, {"name": "dog", "count": 1}],
+        "imbalance_ratio": 3.0,
+        "conversions": [
+            {"kind": "skipped", "count": 1, "detail": "1 file(s) skipped, hidden files and "
+                                                      "macOS metadata: __MACOSX/set/cat/._a.png"},
+            {"kind": "skipped", "count": 1, "detail": "1 file(s) skipped, not PNG, JPEG, "
+                                                      "PPM/PGM/PBM, BMP, TIFF or WebP images: "
+                                                      "set/README.txt"}]}
 
 
 def test_palette_becomes_rgb_and_sixteen_bit_colour_keeps_its_high_byte(tmp_path):
@@ -141,9 +150,17 @@ def test_csv_with_and_without_the_name(tmp_path):
 
 def test_sniff_format(tmp_path):
     path = tmp_path / "upload"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("cat/0.png")
+        info.size = len(image())
+        tar.addfile(info, io.BytesIO(image()))
+    tarred = buffer.getvalue()
     for data, filename, expected in [(zip_of(two_classes()), "x.npz", "zip"),
                                      (npz_of(**grey_arrays()), "x.zip", "npz"),
-                                     (b"0,1,2\n", "x.csv", "csv")]:
+                                     (b"0,1,2\n", "x.csv", "csv"),
+                                     (tarred, "x.zip", "tar"),
+                                     (gzip.compress(tarred), "x", "tar")]:
         path.write_bytes(data)
         assert sniff_format(path, filename) == expected
 
@@ -225,18 +242,21 @@ HOSTILE = [
     ("trunc.zip", with_member("cat/half.png", image(side=32)[:300]), {}, "invalid_dataset",
      r"trunc\.zip:cat/half\.png is not a readable image"),
     ("fake.zip", with_member("dog/fake.png", b"GIF89a, or just text"), {}, "invalid_dataset",
-     r"fake\.zip:dog/fake\.png is not a readable image: not a PNG, JPEG, PPM/PGM/PBM or BMP"),
-    ("sizes.zip", with_member("dog/wide.png", image(side=20)), {}, "invalid_dataset",
+     r"fake\.zip:dog/fake\.png is not a readable image: not a PNG, JPEG, PPM/PGM/PBM, BMP, "
+     r"TIFF or WebP file"),
+    ("sizes.zip", with_member("dog/wide.png", image(side=20)), {}, "option_needed",
      r"dog/wide\.png is L \(20, 20\) but .*cat/0\.png is L \(16, 16\)"),
-    ("modes.zip", with_member("dog/colour.png", image(mode="RGB")), {}, "invalid_dataset",
-     r"dog/colour\.png is RGB \(16, 16\) but .*cat/0\.png is L \(16, 16\)"),
+    ("modes.zip", with_member("dog/colour.png", image(mode="RGB")), {}, "option_needed",
+     r"dog/colour\.png is RGB but .*cat/0\.png is L; images must share one mode\. Give the "
+     r"upload option mode=L or mode=RGB"),
     ("deep.zip", with_member("dog/deep.png", png_chunks(16, 16, 16, 0, (b"\0" + bytes(32)) * 16)),
      {}, "invalid_dataset", r"dog/deep\.png has Pillow mode 'I;16'"),
     ("one.zip", zip_of({f"cat/{i}.png": image(seed=i) for i in range(3)}), {}, "too_few_classes",
      r"one\.zip holds images of 1 class\(es\) \['cat'\]; oversampling needs at least 2"),
     ("tiny.zip", zip_of(two_classes(side=4)), {}, "image_size",
-     r"tiny\.zip: Images must be between 8x8 and 64x64 pixels; got 4x4"),
-    ("huge.zip", zip_of(two_classes(side=128)), {}, "image_size", r"got 128x128"),
+     r"tiny\.zip: images are 4x4 pixels; jobs take 8 to 128 pixels a side\. Give the upload "
+     r"option size=HxW"),
+    ("huge.zip", zip_of(two_classes(side=160)), {}, "image_size", r"are 160x160 pixels"),
     ("many.zip", zip_of(two_classes()), {"max_images": 4}, "too_many_images",
      r"holds 5 images, more than the limit of 4"),
     # Arrays.
@@ -248,8 +268,12 @@ HOSTILE = [
      r"inf\.npz: pixels must be finite"),
     ("len.npz", npz_of(**grey_arrays(labels=np.arange(5) % 2)), {}, "invalid_dataset",
      r"6 images but 5 labels"),
-    ("flat.npz", npz_of(images=np.zeros((4, 64), np.uint8), labels=np.arange(4) % 2), {},
-     "invalid_dataset", r"images must have shape \(N, H, W\) or \(N, H, W, 3\); got \(4, 64\)"),
+    ("flat.npz", npz_of(images=np.zeros((4, 65), np.uint8), labels=np.arange(4) % 2), {},
+     "invalid_dataset", r"flat\.npz: rows of 65 values are not a square grey or RGB image; "
+                        r"store image_shape"),
+    ("rank.npz", npz_of(images=np.zeros((4, 8, 8, 3, 1), np.uint8), labels=np.arange(4) % 2),
+     {}, "invalid_dataset", r"images must have shape \(N, H, W\), \(N, H, W, C\), "
+                            r"\(N, C, H, W\) with C 1 or 3, or flat rows"),
     ("bomb.npz", npz_of(compressed=True, images=np.zeros((2048, 32, 32), np.uint8),
                         labels=np.arange(2048) % 2), {}, "invalid_dataset",
      r"bomb\.npz: member 'images\.npy' expands \d+-fold"),
@@ -266,6 +290,9 @@ HOSTILE = [
     ("empty.zip", b"", {}, "empty_upload", r"empty\.zip is empty"),
     ("paper.zip", b"%PDF-1.7\n...", {}, "unsupported_format", r"paper\.zip is a PDF document"),
     ("photo.png", image(), {}, "unsupported_format", r"photo\.png is a single PNG image"),
+    ("one.gz", gzip.compress(b"0,1,2\n"), {}, "unsupported_format",
+     r"one\.gz is a gzip file that is not a gzipped tar archive"),
+    ("scan.tif", image(fmt="TIFF"), {}, "unsupported_format", r"scan\.tif is a single TIFF"),
     ("notes.bin", b"\x00\x01binary", {}, "unsupported_format",
      r"notes\.bin is neither a zip archive nor comma-separated text"),
     ("large.zip", zip_of(two_classes()), {"max_bytes": 100}, "upload_too_large",
@@ -290,6 +317,7 @@ def test_png_decompression_bomb_refused_before_decoding(tmp_path):
     data = zip_of({**two_classes(), "cat/bomb.png": buffer.getvalue()})
     with pytest.raises(UploadError) as caught:
         upload(tmp_path, "bomb.zip", data, max_pixels=64 * 64)
-    assert caught.value.code == "invalid_dataset"
+    assert caught.value.code == "option_needed"
     assert "bomb.zip:cat/bomb.png is 3000x3000 pixels, more than max_pixels=4096" in str(
         caught.value)
+    assert "Give the upload option size=HxW" in str(caught.value)

@@ -59,3 +59,30 @@ def test_a_database_of_the_first_schema_keeps_its_models_and_gains_their_recipe(
         row = conn.execute(sa.text("SELECT method, recipe, params FROM models")).one()
     assert (row.method, row.recipe) == ("deepclsmote", None) and "epochs" in row.params
     engine.dispose()
+
+
+def test_datasets_stored_before_conversions_were_recorded_say_null(tmp_path):
+    import sqlalchemy as sa
+
+    from app.schemas import DatasetPublic
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO datasets (id, tenant, name, sha256, source_format, n_images, "
+            "image_shape, classes, imbalance_ratio, upload_bytes, builtin, created_at) VALUES "
+            "('d1', 't', 'old', 'x', 'zip', 2, '[8, 8]', "
+            "'[{\"name\": \"a\", \"count\": 1}, {\"name\": \"b\", \"count\": 1}]', 1.0, 10, 0, "
+            "1.0)"))
+    ensure_schema(engine)
+    assert current(engine) == head() and _diff(engine) == []
+    from sqlalchemy.orm import Session
+
+    from app.db.tables import Dataset
+
+    with Session(engine) as s:
+        row = s.get(Dataset, "d1")
+        assert row is not None and row.conversions is None
+        assert DatasetPublic.model_validate(row).conversions is None
+    engine.dispose()

@@ -121,3 +121,89 @@ def test_npy_and_pickles_refused(tmp_path):
     (tmp_path / "p.npz").write_bytes(b"\x80\x04K\x01.")  # a pickle of the int 1
     with pytest.raises(DatasetFormatError, match="readable without pickle"):
         load_npz(tmp_path / "p.npz")
+
+
+def test_npz_layouts_nhwc_nchw_and_flat_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    nhwc = rng.integers(0, 256, (4, 10, 12, 3), dtype=np.uint8)
+    np.savez(tmp_path / "nhwc.npz", images=nhwc, labels=[0, 1, 0, 1])
+    np.savez(tmp_path / "nchw.npz", images=nhwc.transpose(0, 3, 1, 2), labels=[0, 1, 0, 1])
+    np.savez(tmp_path / "flat.npz", X=nhwc.reshape(4, -1), y=[0, 1, 0, 1],
+             image_shape=np.array([10, 12, 3]))
+    np.savez(tmp_path / "square.npz", X=nhwc[..., 0].reshape(4, -1)[:, :100], y=[0, 1, 0, 1])
+    for name in ("nhwc", "nchw", "flat"):
+        ds = load_npz(tmp_path / f"{name}.npz")
+        np.testing.assert_array_equal(ds.images, nhwc)
+    assert load_npz(tmp_path / "nhwc.npz").conversions == ()
+    assert [c.detail for c in load_npz(tmp_path / "nchw.npz").conversions] == [
+        "images stored channels first (N, C, H, W) were transposed to channels last "
+        "(N, H, W, C)"]
+    assert [c.detail for c in load_npz(tmp_path / "flat.npz").conversions] == [
+        "rows of 360 values read as 10x12x3 images (channels last)"]
+    square = load_npz(tmp_path / "square.npz")
+    assert square.images.shape == (4, 10, 10)
+    assert load_npz(tmp_path / "flat.npz", image_shape=(10, 36)).images.shape == (4, 10, 36)
+
+
+@pytest.mark.parametrize(("arrays", "match"), [
+    ({"images": np.zeros((2, 3, 8, 3), np.uint8)}, r"could be either a channel axis"),
+    ({"images": np.zeros((2, 5, 8, 8), np.uint8)}, r"has neither a channel axis"),
+    ({"images": np.zeros((2, 65), np.uint8)}, r"rows of 65 values are not a square grey or RGB"),
+    ({"images": np.zeros((2, 64), np.uint8), "image_shape": np.array([4, 4])},
+     r"image_shape must be .* and 64 values in all; got \[4, 4\]"),
+])
+def test_npz_layouts_refused(tmp_path, arrays, match):
+    np.savez(tmp_path / "a.npz", labels=[0, 1], **arrays)
+    with pytest.raises(DatasetFormatError, match=match):
+        load_npz(tmp_path / "a.npz")
+
+
+def test_npz_size_and_mode_and_float_pixels_are_recorded(tmp_path):
+    np.savez(tmp_path / "a.npz", images=np.full((2, 8, 8), 0.5), labels=[0, 1])
+    ds = load_npz(tmp_path / "a.npz", size=(16, 12), mode="RGB")
+    assert ds.images.shape == (2, 16, 12, 3) and ds.images.max() == 128
+    assert [c.kind for c in ds.conversions] == ["pixels", "resize", "mode"]
+    assert ds.conversions[0].detail == "float64 pixels scaled from [0, 1] to 0..255 and rounded"
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+PIX = ",".join(["7"] * 4)
+
+
+@pytest.mark.parametrize(("lines", "header", "n_images", "why"), [
+    # A header of names; a header of column numbers past 255; a word over numbers.
+    (["label,p1,p2,p3,p4", f"0,{PIX}", f"1,{PIX}"], True, 2, "hold names"),
+    (["label," + ",".join(map(str, range(300, 304))), f"0,{PIX}"], True, 1, None),
+    (["label,1,2,3,4", f"0,{PIX}", f"1,{PIX}"], True, 2, "where every other row has a number"),
+    # Numbers only; a class name that labels other rows too (the row lost before).
+    ([f"3,{PIX}", f"1,{PIX}"], False, 2, "it holds numbers only"),
+    ([f"cat,{PIX}", f"dog,{PIX}", f"cat,{PIX}"], False, 3, "the label of other rows too"),
+])
+def test_csv_header_told_from_the_file_and_recorded(tmp_path, lines, header, n_images, why):
+    ds = load_csv(write_lines(tmp_path / "h.csv", lines))
+    assert len(ds) == n_images
+    note = ds.conversions[0]
+    assert note.kind == "header" and note.count == int(header)
+    assert ("read as a header" if header else "read as data") in note.detail
+    if why:
+        assert why in note.detail
+
+
+def test_an_ambiguous_header_is_asked_for_and_never_guessed(tmp_path):
+    from deepclsmote.datasets import NeedsOption
+
+    path = write_lines(tmp_path / "h.csv", [f"kind,{PIX}", f"cat,{PIX}", "", f"dog,{PIX}"])
+    with pytest.raises(NeedsOption, match=r"cannot tell whether the first row \(kind,7,7,\.\.\.\) "
+                                          r"is a header .* pass header=True") as caught:
+        load_csv(path)
+    assert caught.value.options == ("header",)
+    as_data = load_csv(path, header=False)
+    assert as_data.classes == ["cat", "dog", "kind"] and len(as_data) == 3
+    assert [c.detail for c in as_data.conversions] == [
+        "the first row (kind,7,7,...) was read as data, an image: header=false was given",
+        "1 blank line(s) skipped"]
+    assert len(load_csv(path, header=True)) == 2

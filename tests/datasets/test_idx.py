@@ -79,3 +79,62 @@ def test_truncated_file_refused(tmp_path):
     (tmp_path / "i").write_bytes((tmp_path / "i").read_bytes()[:-1])
     with pytest.raises(DatasetFormatError, match="holds 47 bytes"):
         load_idx(tmp_path / "i", tmp_path / "i")
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big")
+                                                        for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def idx_zip(path, members: dict) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_idx_pairs_in_a_zip_raw_or_gzipped(tmp_path):
+    from deepclsmote.datasets import load_dataset, load_idx_archive
+
+    train = np.arange(3 * 8 * 8, dtype=np.uint8).reshape(3, 8, 8)
+    test = np.full((2, 8, 8), 7, np.uint8)
+    idx_zip(tmp_path / "one.zip", {"t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(test)),
+                                   "t10k-labels-idx1-ubyte": idx_bytes(np.array([1, 0]))})
+    one = load_idx_archive(tmp_path / "one.zip")
+    assert one.images.tolist() == test.tolist() and one.labels.tolist() == [1, 0]
+    assert one.conversions == ()
+    idx_zip(tmp_path / "both.zip", {
+        "mnist/train-images-idx3-ubyte.gz": gzip.compress(idx_bytes(train)),
+        "mnist/train-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(np.array([0, 1, 1]))),
+        "mnist/t10k-images-idx3-ubyte": idx_bytes(test),
+        "mnist/t10k-labels-idx1-ubyte": idx_bytes(np.array([1, 0])),
+        "mnist/README": b"MNIST"})
+    both = load_dataset(tmp_path / "both.zip")  # told from its members
+    assert both.labels.tolist() == [0, 1, 1, 1, 0]  # train first
+    assert [c.detail for c in both.conversions] == [
+        "split=all: read t10k, train", "1 file(s) skipped, not IDX files: mnist/README"]
+    only = load_idx_archive(tmp_path / "both.zip", split="test", size=(16, 16), mode="RGB")
+    assert only.images.shape == (2, 16, 16, 3)
+    assert [c.kind for c in only.conversions] == ["split", "resize", "mode", "skipped"]
+
+
+@pytest.mark.parametrize(("members", "match"), [
+    ({"train-images-idx3-ubyte": "images"}, "has no labels file beside it"),
+    ({"train-images-idx3-ubyte": "images", "train-labels-idx1-ubyte": "short"},
+     r"declares shape \(3,\) \(3 bytes of data\) but holds 2 bytes"),
+    ({"train-images-idx3-ubyte.gz": "bomb", "train-labels-idx1-ubyte": "labels"},
+     r"declares shape \(100000, 100, 100\) .* more than max_total_bytes=1000000"),
+])
+def test_idx_archive_refusals(tmp_path, members, match):
+    from deepclsmote.datasets import load_idx_archive
+
+    images = np.zeros((3, 8, 8), np.uint8)
+    blobs = {"images": idx_bytes(images), "labels": idx_bytes(np.array([0, 1, 1])),
+             "short": idx_bytes(np.array([0, 1, 1]))[:-1],
+             "bomb": gzip.compress(bytes([0, 0, 8, 3]) + b"".join(
+                 d.to_bytes(4, "big") for d in (100000, 100, 100)) + bytes(1 << 20))}
+    idx_zip(tmp_path / "x.zip", {name: blobs[kind] for name, kind in members.items()})
+    with pytest.raises(DatasetFormatError, match=match):
+        load_idx_archive(tmp_path / "x.zip", max_total_bytes=1_000_000)

@@ -90,7 +90,7 @@ def test_an_option_the_loader_lacks_is_named(tmp_path):
         load_dataset("digits", split="train")
     np.savez(tmp_path / "a.npz", images=np.zeros((2, 3, 3), np.uint8), labels=[0, 1])
     with pytest.raises(ValueError, match=r"a\.npz has no 'split' option; its options are "
-                                         r"\['name', 'max_entries'"):
+                                         r"\['name', 'image_shape', 'size'"):
         load_dataset(tmp_path / "a.npz", split="train")
     with pytest.raises(ValueError, match=r"dataset 'mnist' has no 'size' option; its options "
                                          r"are \['split'\]\."):

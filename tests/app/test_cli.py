@@ -130,23 +130,25 @@ def test_train_takes_a_recipe_and_overrides_and_the_service_checks_them(run, ser
 def test_remote_evaluate_submits_and_cancel_stops_it(run, digits_id):
     rc, out, _ = run("evaluate", "--dataset-id", digits_id, "--methods", "none,ros",
                      "--folds", "2", "--profile", "smoke", "--augment", "off",
-                     "--test-per-class", "12", "--lr-schedule", "cosine", "--json")
+                     "--imbalance", "paper", "--test-per-class", "12", "--lr-schedule",
+                     "cosine", "--json")
     assert rc == 0
     job = json.loads(out)
     assert job["kind"] == "evaluate" and job["params"]["methods"] == ["none", "ros"]
+    assert job["params"]["imbalance"] == "paper"
     assert job["params"]["folds"] == 2 and job["params"]["augment"] == "off"
     assert job["params"]["test_per_class"] == 12 and job["params"]["lr_schedule"] == "cosine"
     rc, out, _ = run("cancel", job["id"])
     assert rc == 0 and f"job {job['id']}:" in out
 
 
-def test_remote_evaluate_waits_and_prints_the_plain_answer(run, digits_id):
+def test_remote_evaluate_waits_and_says_a_smoke_run_is_a_wiring_check(run, digits_id):
     rc, out, _ = run("evaluate", "--dataset-id", digits_id, "--methods", "none,ros",
-                     "--folds", "2", "--profile", "smoke", "--augment", "off",
-                     "--test-per-class", "12", "--wait")
+                     "--folds", "2", "--profile", "smoke", "--augment", "off", "--wait")
     assert rc == 0, out
-    assert re.search(r"\) succeeded in [\d.]+ s\n  none, classifier without augmentation, over "
-                     r"2 folds: ACSA [+-]\d+\.\d\d \(sd \d+\.\d\d\), ", out), out
+    assert re.search(r"\) succeeded in [\d.]+ s\n  wiring check \(profile smoke\): the "
+                     r"pipeline runs on this data", out), out
+    assert "Verdict" not in out and "against random oversampling" not in out
 
 
 def test_evaluate_needs_exactly_one_source(capsys):

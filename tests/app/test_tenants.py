@@ -56,7 +56,8 @@ def test_every_resource_is_invisible_to_the_other_tenant(keyed):
         # each tenant has its own built-in digits, and only its own uploads
         names_a = sorted(d["name"] for d in alice.get("/v1/datasets").json())
         names_b = sorted(d["name"] for d in bob.get("/v1/datasets").json())
-        assert names_a == ["digits", "mine"] and names_b == ["digits"]
+        assert names_a == ["digits", "digits-imbalanced", "mine"]
+        assert names_b == ["digits", "digits-imbalanced"]
         assert bob.get("/v1/jobs").json() == [] and bob.get("/v1/models").json() == []
 
         for method, path in (

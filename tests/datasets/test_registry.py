@@ -18,10 +18,10 @@ def test_digits():
 
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"unknown dataset 'cifar100': neither one of \['digits', "
-                                         r"'mnist', 'fashion-mnist', 'kmnist', 'emnist', "
-                                         r"'cifar10', 'svhn', 'gtsrb'\]"):
+                                         r"'digits-imbalanced', 'mnist', 'fashion-mnist', "
+                                         r"'kmnist', 'emnist', 'cifar10', 'svhn', 'gtsrb'\]"):
         load_dataset("cifar100")
-    assert len(KNOWN) == 8
+    assert len(KNOWN) == 9
 
 
 def test_named_datasets_need_a_folder():

@@ -73,7 +73,8 @@ def _record_while_listening(server, run_dir: Path, host: str) -> None:  # noqa: 
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    settings = _settings(args, data_dir="data_dir", device="device")
+    settings = _settings(args, data_dir="data_dir", device="device",
+                         jobs_per_device="jobs_per_device")
     if not settings.broker_url:
         _error("a worker needs the broker: set DEEPCLSMOTE_BROKER_URL (redis://... or "
                "amqp://...) and DEEPCLSMOTE_DATABASE_URL, as on the API node")
@@ -132,6 +133,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     worker.add_argument("--gpu", type=int, help="pin the worker to this GPU "
                                                 "(CUDA_VISIBLE_DEVICES); default: as set")
     worker.add_argument("--name", help="Celery node name (default gpuN@host)")
+    worker.add_argument("--jobs-per-device", type=int,
+                        help="jobs this worker runs at once on its GPU, each admitted when its "
+                             "memory estimate fits (default: $DEEPCLSMOTE_JOBS_PER_DEVICE or 1)")
     worker.add_argument("--data-dir", help="the storage root all hosts mount")
     worker.add_argument("--device", help="default: $DEEPCLSMOTE_DEVICE or auto")
     worker.set_defaults(func=cmd_worker)

@@ -10,7 +10,7 @@ import hashlib
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -19,7 +19,8 @@ MiB = 1024 * 1024
 class Settings(BaseSettings):
     """Configuration of one service process (API and its job scheduler)."""
 
-    model_config = SettingsConfigDict(env_prefix="DEEPCLSMOTE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DEEPCLSMOTE_", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(Path("deepclsmote-data"),
                            description="datasets, models, artifacts and the SQLite file")
@@ -49,7 +50,19 @@ class Settings(BaseSettings):
     rate_limit: float = Field(50.0, ge=0, description="requests a second per API key (0: no "
                                                      "limit; none without keys)")
     rate_burst: int = Field(200, ge=1, description="requests a key may send at once")
-    max_concurrent_jobs: int = Field(1, ge=1, description="job processes at once (per GPU: 1)")
+    jobs_per_device: int = Field(
+        1, ge=1, validation_alias=AliasChoices("jobs_per_device", "DEEPCLSMOTE_JOBS_PER_DEVICE",
+                                               "DEEPCLSMOTE_MAX_CONCURRENT_JOBS"),
+        description="job processes at once on this service's device (or a worker's GPU), "
+                    "each admitted only when its estimated memory fits device_memory_mib; "
+                    "DEEPCLSMOTE_MAX_CONCURRENT_JOBS is its earlier name")
+    device_memory_mib: int = Field(
+        0, ge=0, description="device memory the jobs of this service (or worker) may use "
+                             "together, in MiB; 0: nine tenths of the GPU's, as probed, and "
+                             "no limit on the CPU")
+    job_memory_overhead_mib: int = Field(
+        512, ge=0, description="memory a job process takes beyond its estimate (the CUDA "
+                               "context, the allocator's slack), in MiB")
     max_attempts: int = Field(3, ge=1, description="runs of a job before it fails worker_lost")
     max_queued_jobs_per_tenant: int = Field(100, ge=1)
     lease_seconds: float = Field(30.0, gt=0, description="a running job's lease without heartbeat")

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# One prepared GPU check, for a machine with CUDA and PyTorch: the CUDA tests
-# (the library's, and the service training on the GPU), the throughput
-# benchmark and the comparison with DeepSMOTE's reference script on the GPU.
-# Results go to $OUT (or ./gpu_out).
+# One prepared GPU check, for a machine with CUDA and PyTorch, printing:
+#   - the CUDA tests' result (the library's, and the service training on the GPU);
+#   - images/s against the bare network passes (target: overhead at most 15 %);
+#   - per-epoch time against DeepSMOTE's reference script (target: 3x or better), when
+#     the script's path is given;
+#   - jobs per hour of the README's train job with 1, 4 and 8 jobs per GPU;
+#   - the time to train the recommended recipe on MNIST's imbalanced pool in the papers'
+#     proportions (target: under 2 minutes on one H100-class GPU).
+# Results go to $OUT (or ./gpu_out); about ten minutes on an H100.
 #
 #   bash bench/gpu_check.sh [path/to/DeepSMOTE_MNIST.py]
 #
@@ -21,4 +26,6 @@ if [ -n "${1:-}" ]; then
   python3 bench/bench_reference.py --reference "$1" --device cuda --epochs 5 \
     --data-dir "$data" | tee "$out/reference_cuda.json" || status=1
 fi
+python3 bench/bench_jobs.py --device cuda --jobs-per-device 1 4 8 --jobs 16 --mnist \
+  --data-dir "$data" | tee "$out/jobs_cuda.jsonl" || status=1
 exit $status

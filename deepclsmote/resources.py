@@ -49,11 +49,12 @@ def _activation_elements(cfg: AutoencoderConfig) -> tuple[int, int]:
         leaves = [m for net in (encoder, decoder) for m in net.modules()
                   if not list(m.children())]
         handles = [m.register_forward_hook(hook) for m in leaves]
-        decoder(encoder(torch.empty(1, cfg.channels, cfg.height, cfg.width)))
+        # two images: BatchNorm in training mode refuses one image of a 1x1 feature map
+        decoder(encoder(torch.empty(2, cfg.channels, cfg.height, cfg.width)))
         for h in handles:
             h.remove()
     params = sum(p.numel() for net in (encoder, decoder) for p in net.parameters())
-    return params, counted[0]
+    return params, counted[0] // 2
 
 
 def training_memory(image_shape, n_images: int, *, dim_h: int = 64, n_z: int | None = None,

@@ -88,12 +88,13 @@ class JobStore:
     # --- writing ----------------------------------------------------------
     def submit(self, *, tenant: str, kind: str, params: dict[str, Any], max_attempts: int,
                dataset_id: str | None = None, model_id: str | None = None,
-               result: dict[str, Any] | None = None) -> Job:
+               result: dict[str, Any] | None = None, memory_bytes: int | None = None) -> Job:
         """A new queued job; with ``result`` it is born succeeded (a reused model)."""
         now = time.time()
         job = Job(id=new_id(), tenant=tenant, kind=kind, params=params, dataset_id=dataset_id,
                   model_id=model_id, max_attempts=max_attempts, created_at=now, updated_at=now,
-                  progress={}, attempts=0, cancel_requested=False, status=S.QUEUED)
+                  progress={}, attempts=0, cancel_requested=False, status=S.QUEUED,
+                  memory_bytes=memory_bytes)
         if result is not None:
             job.status, job.result = S.SUCCEEDED, result
             job.started_at = job.finished_at = now
@@ -103,12 +104,41 @@ class JobStore:
         return job
 
     def claim(self, owner: str, lease_seconds: float) -> Job | None:
-        """Atomically take the oldest queued job, or ``None``."""
-        oldest = (select(Job.id).where(Job.status == S.QUEUED)
-                  .order_by(Job.created_at, Job.id).limit(1))
-        if self._postgres:
-            oldest = oldest.with_for_update(skip_locked=True)
-        return self._take(oldest.scalar_subquery(), owner, lease_seconds)
+        """Atomically take the first queued job in fair order (:meth:`fair_queue`), or
+        ``None``."""
+        for job in self.fair_queue(limit=8):
+            taken = self._take(job.id, owner, lease_seconds)
+            if taken is not None:
+                return taken
+        return None
+
+    def fair_queue(self, *, limit: int = 16) -> list[Job]:
+        """Queued jobs in the order they should start: round robin over tenants.
+
+        First the jobs of tenants with the fewest jobs running, then those of the
+        tenant that started a job longest ago (never first), then submission
+        order; within a tenant, jobs keep their submission order. One tenant's
+        burst of jobs thus takes turns with another tenant's single job.
+        """
+        running = (select(Job.tenant, func.count().label("n")).where(Job.status == S.RUNNING)
+                   .group_by(Job.tenant).subquery())
+        started = (select(Job.tenant, func.max(Job.started_at).label("last"))
+                   .where(Job.started_at.is_not(None)).group_by(Job.tenant).subquery())
+        q = (select(Job).where(Job.status == S.QUEUED)
+             .outerjoin(running, running.c.tenant == Job.tenant)
+             .outerjoin(started, started.c.tenant == Job.tenant)
+             .order_by(func.coalesce(running.c.n, 0), func.coalesce(started.c.last, 0.0),
+                       Job.created_at, Job.id)
+             .limit(limit))
+        with self.sessions() as s:
+            return list(s.scalars(q))
+
+    def note_queued(self, job_id: str, note: str) -> None:
+        """Say in a queued job's progress why it has not started (it stays queued)."""
+        with self.sessions() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job_id, Job.status == S.QUEUED)
+                      .values(progress={"stage": "queued", "note": note})
+                      .execution_options(synchronize_session=False))
 
     def claim_job(self, job_id: str, owner: str, lease_seconds: float) -> Job | None:
         """Atomically take this queued job (a worker's message names it), or ``None``."""

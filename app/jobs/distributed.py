@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from functools import cache
 
@@ -26,6 +27,7 @@ from ..config import Settings
 from ..db.session import make_engine, session_factory
 from ..db.store import JobStore
 from ..storage import Storage, open_storage
+from .admission import Device, claim_next
 
 logger = logging.getLogger(__name__)
 TASK = "deepclsmote.run_job"
@@ -50,24 +52,51 @@ def make_celery(settings: Settings) -> Celery:
 
 
 @cache
-def _worker_parts(settings_json: str) -> tuple[Settings, JobStore, Storage]:
+def _worker_parts(settings_json: str) -> tuple[Settings, JobStore, Storage, Device]:
     settings = Settings.model_validate_json(settings_json)
     engine = make_engine(settings.sqlalchemy_url)
-    return settings, JobStore(engine, session_factory(engine)), open_storage(settings.data_dir)
+    return (settings, JobStore(engine, session_factory(engine)), open_storage(settings.data_dir),
+            Device(settings, _probe_memory(settings)))
+
+
+def _probe_memory(settings: Settings) -> int | None:
+    """The worker's GPU memory, probed in a child so that CUDA stays out of the worker."""
+    from . import runner
+    from .supervisor import SPAWN
+
+    parent, child = SPAWN.Pipe(duplex=False)
+    process = SPAWN.Process(target=runner.probe_device, args=(settings.model_dump_json(), child),
+                            daemon=True)
+    process.start()
+    child.close()
+    found = parent.recv() if parent.poll(120) else {}
+    process.join(timeout=5)
+    return found.get("memory_total")
+
+
+_noted: dict[str, str] = {}
 
 
 def _task(task, job_id: str) -> None:  # noqa: ANN001 (Celery's bound task)
-    """A worker's task: claim the row, run the job in a child process, watch it to the end."""
+    """A worker's task: a ticket to run one job. It claims the first queued job in fair
+    order that fits its device (the one the message names, unless another tenant's turn
+    comes first), runs it in a child process and watches it to the end. While the fairest
+    job waits for memory, the ticket waits with it; when nothing is queued any more, every
+    job has been taken and the ticket is spent."""
     from .supervisor import JobRun
 
-    settings, store, storage = _worker_parts(os.environ["DEEPCLSMOTE_WORKER_SETTINGS"])
+    settings, store, storage, device = _worker_parts(os.environ["DEEPCLSMOTE_WORKER_SETTINGS"])
     owner = f"{task.request.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    job = store.claim_job(job_id, owner, settings.lease_seconds)
-    if job is None:  # already running elsewhere, finished, cancelled, or unknown
-        logger.info("job %s: nothing to run (not queued)", job_id)
-        return
-    ended = JobRun(job_id, owner, settings, store, storage).start().wait()
-    logger.info("job %s: %s", job_id, ended)
+    while (job := claim_next(store, device, owner, settings.lease_seconds, _noted)) is None:
+        if not store.fair_queue(limit=1):
+            logger.info("message of job %s: nothing queued to run", job_id)
+            return
+        time.sleep(max(1.0, settings.poll_seconds))
+    try:
+        ended = JobRun(job.id, owner, settings, store, storage).start().wait()
+    finally:
+        device.release(job.id)
+    logger.info("job %s: %s", job.id, ended)
 
 
 class Dispatcher:
@@ -110,12 +139,16 @@ class Dispatcher:
 
 
 def run_worker(settings: Settings, *, gpu: int | None, name: str | None = None) -> None:
-    """``deepclsmote worker``: one Celery worker, one job at a time, pinned to one GPU."""
+    """``deepclsmote worker``: one Celery worker pinned to one GPU, ``jobs_per_device`` jobs
+    at a time."""
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
     os.environ["DEEPCLSMOTE_WORKER_SETTINGS"] = settings.model_dump_json()
     app = make_celery(settings)
-    worker = app.Worker(pool="solo", concurrency=1, queues=[settings.queue],
+    # a job's task only waits on its child process: threads are enough to run several
+    jobs = settings.jobs_per_device
+    worker = app.Worker(pool="threads" if jobs > 1 else "solo", concurrency=jobs,
+                        queues=[settings.queue],
                         hostname=name or f"gpu{gpu if gpu is not None else 'cpu'}@%h",
                         loglevel="INFO", without_gossip=True, without_mingle=True)
     worker.start()

@@ -133,7 +133,9 @@ def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
         os.nice(settings.job_nice)
     import torch
 
-    torch.set_num_threads(settings.torch_threads or max(1, (os.cpu_count() or 2) - 1))
+    # the cores but one (the API's), shared by the jobs a device runs at once
+    torch.set_num_threads(settings.torch_threads
+                          or max(1, ((os.cpu_count() or 2) - 1) // settings.jobs_per_device))
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s job {job_id[:8]} "
                                                    "%(levelname)s %(name)s: %(message)s")
     engine = make_engine(settings.sqlalchemy_url)
@@ -170,7 +172,10 @@ def probe_device(settings_json: str, conn) -> None:  # noqa: ANN001 (multiproces
         settings = Settings.model_validate_json(settings_json)
         device = resolve_device(settings.device)
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-        conn.send({"device": f"{device} ({name})", "cuda_available": torch.cuda.is_available()})
+        total = (torch.cuda.get_device_properties(device).total_memory
+                 if device.type == "cuda" else None)
+        conn.send({"device": f"{device} ({name})", "cuda_available": torch.cuda.is_available(),
+                   "memory_total": total})
     except Exception as exc:  # noqa: BLE001
         conn.send({"device": f"unusable: {exc}", "cuda_available": False})
     finally:

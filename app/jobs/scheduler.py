@@ -1,7 +1,9 @@
 """The embedded scheduler: claims queued jobs and runs each in a spawned child process.
 
 It runs in a thread of the service process, so the event loop never waits on
-it. Jobs start in submission order, ``max_concurrent_jobs`` at a time; each
+it. Jobs start in fair order across tenants (submission order within one),
+up to ``jobs_per_device`` at a time and only while their estimated memory
+fits the device (:mod:`~app.jobs.admission`); each
 is a :class:`~app.jobs.supervisor.JobRun`, which renews the job's lease,
 kills the child of a cancelled job (freeing its GPU memory) and decides how
 the job ended. In scale-out mode (a broker URL is set) the service does not
@@ -23,6 +25,7 @@ from ..config import Settings
 from ..db.store import JobStore
 from ..storage import Storage
 from . import runner
+from .admission import Device, budget, claim_next
 from .supervisor import SPAWN, JobRun
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ class Scheduler:
         self.owner = node_name()
         self.running: dict[str, JobRun] = {}
         self.device: dict[str, Any] = {}
+        self.slots = Device(settings)
+        self._noted: dict[str, str] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -97,8 +102,10 @@ class Scheduler:
         for job_id, run in list(self.running.items()):
             if run.poll():
                 del self.running[job_id]
-        while len(self.running) < self.settings.max_concurrent_jobs and not self._stop.is_set():
-            job = self.store.claim(self.owner, self.settings.lease_seconds)
+                self.slots.release(job_id)
+        while not self._stop.is_set():
+            job = claim_next(self.store, self.slots, self.owner, self.settings.lease_seconds,
+                             self._noted)
             if job is None:
                 break
             self.running[job.id] = JobRun(job.id, self.owner, self.settings, self.store,
@@ -112,6 +119,7 @@ class Scheduler:
         child.close()
         if parent.poll(120):
             self.device = parent.recv()
+            self.slots.limit = budget(self.settings, self.device.get("memory_total"))
         process.join(timeout=5)
 
 

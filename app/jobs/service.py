@@ -17,6 +17,7 @@ from ..db.tables import Job
 from ..errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from ..schemas import EvaluateJobCreate, GenerateJobCreate, TrainJobCreate
 from ..service_info import VERSION
+from . import admission
 
 
 def train_fingerprint(*, dataset_sha256: str, estimator: str, params: dict[str, Any],
@@ -59,9 +60,10 @@ def experiment_config(params: dict[str, Any], *, dataset_name: str,
                             grow=params.get("grow", 1.0), device=device)
 
 
-def check_evaluable(params: dict[str, Any], dataset: Any) -> None:
+def check_evaluable(params: dict[str, Any], dataset: Any) -> tuple[ExperimentConfig, int]:
     """Refuse, before queueing, an evaluation the dataset cannot support: the library's own
-    plan of the protocol, on the stored class counts, names the class and what to change."""
+    plan of the protocol, on the stored class counts, names the class and what to change.
+    Returns the configuration and the images of its pool."""
     counts = [c["count"] for c in dataset.classes if c["count"] > 0]
     names = [c["name"] for c in dataset.classes if c["count"] > 0]
     try:
@@ -69,9 +71,10 @@ def check_evaluable(params: dict[str, Any], dataset: Any) -> None:
     except ValueError as exc:
         raise InvalidInput(str(exc), code="invalid_params") from exc
     try:
-        plan(cfg, counts, names=names, colour=len(dataset.image_shape) == 3)
+        planned = plan(cfg, counts, names=names, colour=len(dataset.image_shape) == 3)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="dataset_too_small") from exc
+    return cfg, sum(planned.pool_counts)
 
 
 def model_id_for(job_id: str) -> str:
@@ -97,8 +100,12 @@ def submit(body: TrainJobCreate | GenerateJobCreate | EvaluateJobCreate, *, tena
             raise Conflict("content 'balanced' needs the model's training dataset, which is not "
                            "stored (uploaded model, or dataset deleted); ask for 'synthetic'",
                            code="dataset_missing")
+        memory = admission.generate_bytes(model.params, model.image_shape,
+                                          sum(c["count"] for c in model.classes))
+        admission.check_fits(settings, memory)
         return store.submit(tenant=tenant, kind="generate", params=params, model_id=model.id,
-                            dataset_id=model.dataset_id, max_attempts=settings.max_attempts)
+                            dataset_id=model.dataset_id, max_attempts=settings.max_attempts,
+                            memory_bytes=memory)
     dataset = catalog.dataset(body.dataset_id, tenant=tenant)
     if dataset is None:
         raise NotFound(f"dataset {body.dataset_id} not found", code="dataset_not_found")
@@ -119,11 +126,15 @@ def submit(body: TrainJobCreate | GenerateJobCreate | EvaluateJobCreate, *, tena
                                 max_attempts=settings.max_attempts,
                                 result={"model_id": reused.id, "reused": True,
                                         "artifacts": []})
+        memory = admission.train_bytes(resolved, dataset.image_shape, dataset.n_images)
+        admission.check_fits(settings, memory)
         return store.submit(tenant=tenant, kind="train", params=params, dataset_id=dataset.id,
-                            max_attempts=settings.max_attempts)
-    check_evaluable(params, dataset)
+                            max_attempts=settings.max_attempts, memory_bytes=memory)
+    cfg, pool = check_evaluable(params, dataset)
+    memory = admission.evaluate_bytes(cfg, dataset.image_shape, pool)
+    admission.check_fits(settings, memory)
     return store.submit(tenant=tenant, kind="evaluate", params=params, dataset_id=dataset.id,
-                        max_attempts=settings.max_attempts)
+                        max_attempts=settings.max_attempts, memory_bytes=memory)
 
 
 def _model_for(body: GenerateJobCreate, *, tenant: str, catalog: Catalog):

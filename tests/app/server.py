@@ -161,8 +161,9 @@ class Cluster:
             self.add_worker(f"w{i}")
         return self
 
-    def add_worker(self, name: str) -> LiveWorker:
-        worker = LiveWorker(name, self.root, self.api.env).start()
+    def add_worker(self, name: str, **settings: str) -> LiveWorker:
+        env = {**self.api.env, **{f"DEEPCLSMOTE_{k.upper()}": v for k, v in settings.items()}}
+        worker = LiveWorker(name, self.root, env).start()
         self.workers[name] = worker
         return worker
 

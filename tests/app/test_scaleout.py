@@ -81,6 +81,21 @@ def test_six_jobs_over_two_workers_run_exactly_once(cluster):
     assert len(artifacts) == 6 and not list(c2.root.rglob("*.tmp-*"))
 
 
+def test_one_worker_runs_two_jobs_at_once_on_its_device(cluster):
+    c1 = cluster(0)
+    c1.add_worker("w0", jobs_per_device="2")
+    with c1.api.client() as c:
+        ids = [c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits(c), "params": {
+            "epochs": 200, "dim_h": 4, "n_z": 4, "random_state": i}}).json()["id"]
+               for i in range(2)]
+        deadline = time.monotonic() + 240
+        while len(c1.busy().get("w0", [])) < 2:
+            assert time.monotonic() < deadline, "the worker never ran two jobs at once"
+            time.sleep(0.2)
+        done = [wait_for(c, i, timeout=300) for i in ids]
+    assert [(d["status"], d["attempts"]) for d in done] == [("succeeded", 1)] * 2
+
+
 def test_a_killed_worker_s_job_resumes_on_the_other_worker(cluster):
     c2 = cluster(2)
     with c2.api.client() as c:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
+import logging
+import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 def _settings(args: argparse.Namespace, **names: str):
@@ -28,18 +35,76 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .main import create_app
-
+    """The service on its port. Refused, in one line, when another service has the data
+    directory or something listens on the port, before the database is opened."""
     settings = _settings(args, host="host", port="port", data_dir="data_dir", device="device")
     if settings.open_mode and not _is_loopback(settings.host):
         _error(f"refusing to listen on {settings.host} without API keys: anyone who can "
                f"reach it could use the service. Set DEEPCLSMOTE_API_KEYS "
                f"('tenant:key,...') or listen on 127.0.0.1")
         return 2
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
-    return 0
+    from . import datadir
+
+    try:
+        lock = None if settings.broker_url else datadir.hold(settings.data_dir)
+    except datadir.DataDirInUse as exc:
+        _error(str(exc))
+        return 1
+    try:
+        try:
+            sock = listen(settings.host, settings.port)
+        except OSError as exc:
+            _error(_listen_error(settings.host, settings.port, exc))
+            return 1
+        started = run_app(settings, sock)
+    finally:
+        if lock is not None:
+            lock.release()
+    return 0 if started else 1
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, bound as uvicorn binds its own."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use: stop what listens there, or pass --port"
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on port {port}: pass --port (1024 or above)"
+    return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or --port"
+
+
+def run_app(settings: Settings, sock: socket.socket) -> bool:
+    """uvicorn on the bound socket until it is told to stop; ``False`` if it never started
+    (the application's start-up failed, and uvicorn said why)."""
+    import uvicorn
+
+    from .main import create_app
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # uvicorn says where it listens only on sockets it bound itself
+                logging.getLogger("uvicorn.error").info(
+                    "deepclsmote is serving on http://%s:%d (the dashboard at /, the API's "
+                    "documentation at /docs); press Ctrl+C to stop", settings.host,
+                    sock.getsockname()[1])
+
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port)
+    server = Server(config)
+    server.run(sockets=[sock])
+    return server.started
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

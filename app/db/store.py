@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .tables import Job, JobStatus, Model
@@ -214,18 +214,21 @@ class JobStore:
                                  f"{job.attempts} attempts; submit it again")
         return job.status
 
-    def recover(self, *, expired_only: bool) -> dict[str, str]:
+    def recover(self, *, node: str | None = None) -> dict[str, str]:
         """Running jobs nobody holds any more: those whose lease expired (a runner that
-        died), or all of them (an embedded service starting: its runners died with it)."""
+        died), and with ``node``, those leased by an earlier life of that node (an embedded
+        service starting: its runners died with it). Another node's live lease stays."""
         now = time.time()
-        q = select(Job).where(Job.status == S.RUNNING)
-        if expired_only:
-            q = q.where(Job.lease_expires_at < now)
+        gone = Job.lease_expires_at < now
+        if node:
+            gone = or_(gone, Job.lease_owner.startswith(f"{node}:", autoescape=True))
+        q = select(Job).where(Job.status == S.RUNNING, gone)
         out = {}
         with self.sessions() as s, s.begin():
             for job in s.scalars(q.with_for_update(skip_locked=True) if self._postgres else q):
+                expired = job.lease_expires_at is not None and job.lease_expires_at < now
                 out[job.id] = self._release_row(
-                    job, "its runner stopped renewing the lease" if expired_only
+                    job, "its runner stopped renewing the lease" if expired
                     else "the service restarted")
         return out
 

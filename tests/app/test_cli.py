@@ -162,10 +162,11 @@ def test_strategy_parsing():
 
 
 def test_serve_refuses_an_open_service_off_loopback(monkeypatch, capsys, tmp_path):
-    import uvicorn
+    from app import cli_server
 
-    calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    calls = []  # where it would listen: not bound, so that a busy port 8000 cannot fail it
+    monkeypatch.setattr(cli_server, "listen", lambda host, port: (host, port))
+    monkeypatch.setattr(cli_server, "run_app", lambda settings, sock: calls.append(sock) or True)
     for name in ("API_KEYS", "HOST", "PORT"):
         monkeypatch.delenv(f"DEEPCLSMOTE_{name}", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 2
@@ -174,4 +175,4 @@ def test_serve_refuses_an_open_service_off_loopback(monkeypatch, capsys, tmp_pat
     assert main(["serve", "--port", "8123", "--data-dir", str(tmp_path)]) == 0
     monkeypatch.setenv("DEEPCLSMOTE_API_KEYS", "alice:secret")
     assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 0
-    assert calls == [{"host": "127.0.0.1", "port": 8123}, {"host": "0.0.0.0", "port": 8000}]
+    assert calls == [("127.0.0.1", 8123), ("0.0.0.0", 8000)]

@@ -267,7 +267,10 @@ class Client:
         return self._json("GET", f"/v1/jobs/{job_id}/artifacts")
 
     def download(self, job_id: str, name: str, dest: str | os.PathLike) -> Path:
-        """Save an artifact at ``dest`` (or ``dest/name`` when ``dest`` is a folder).
+        """Save an artifact at ``dest``, or in the folder ``dest`` as ``dest/name``.
+
+        ``dest`` is a folder when it exists as one or ends with ``/``; a folder
+        that does not exist yet is made.
 
         The bytes go to a temporary file beside the target and are renamed
         into place only once their SHA-256 matches the ``X-Checksum-SHA256``
@@ -277,7 +280,8 @@ class Client:
         if not name or Path(name).name != name or name in (".", ".."):
             raise ValueError(f"an artifact name is a plain file name; got {name!r}")
         target = Path(dest)
-        if target.is_dir():
+        if target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)
             target = target / name
         with self._http.stream("GET", f"/v1/jobs/{job_id}/artifacts/{name}") as response:
             if not response.is_success:

@@ -130,6 +130,10 @@ def test_generate_and_download_with_checked_checksums(api, trained, tmp_path):
     with pytest.raises(ApiError) as info:
         api.download(job["id"], "missing.npz", tmp_path)
     assert info.value.code == "artifact_not_found"
+    # a trailing slash names a folder, made if it is not there (as in the README)
+    into = api.download(job["id"], "samples.npz", f"{tmp_path}/out/new/")
+    assert into == tmp_path / "out" / "new" / "samples.npz"
+    assert into.read_bytes() == path.read_bytes()
 
 
 def test_cancel_a_job(api, digits):

@@ -156,7 +156,10 @@ class SampleParams(_Params):
 
     sampling_strategy: StrategyName | Annotated[float, Field(gt=0, le=1)] | dict[
         str, Annotated[int, Field(ge=0, le=1_000_000)]] = "auto"
-    random_state: Seed | None = None
+    random_state: Seed | None = Field(
+        None, description="the seed of the new images; null: a fresh one for each synchronous "
+                          "request (its X-Random-State header names it), the model's own seed "
+                          "for a generate job")
 
 
 class GenerateParams(SampleParams):

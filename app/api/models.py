@@ -75,16 +75,25 @@ async def upload_model(
 @router.post("/{model_id}/samples", responses={
     **responses(400, 401, 404, 422, 503),
     200: {"content": {"application/octet-stream": {}},
-          "description": "an .npz with arrays images and labels"}})
+          "description": "an .npz with arrays images and labels",
+          "headers": {"X-Random-State": {
+              "description": "the seed these images were drawn with: the request's "
+                             "random_state, or a fresh one; send it as random_state to draw "
+                             "the same images again",
+              "schema": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}}}}})
 async def sample_now(model_id: str, request: Request, tenant: TenantDep,
                      settings: SettingsDep, catalog: CatalogDep, storage: StorageDep,
                      params: Annotated[SampleParams, Body()]) -> Response:
-    """A few synthetic images at once (at most ``max_sync_samples``), as ``.npz``."""
+    """A few synthetic images at once (at most ``max_sync_samples``), as ``.npz``.
+
+    Without ``random_state`` each request draws new images, from a fresh seed that the
+    ``X-Random-State`` header names."""
     row = _model(model_id, tenant, catalog)
     service.check_strategy(params.sampling_strategy, [c["name"] for c in row.classes])
+    seed = params.random_state if params.random_state is not None else service.fresh_seed()
     blob = await run_in_threadpool(
         request.app.state.helper.call, "sample", str(storage.model_dir(row.id)),
-        params.sampling_strategy, params.random_state, settings.device,
-        settings.max_sync_samples)
+        params.sampling_strategy, seed, settings.device, settings.max_sync_samples)
     return Response(blob, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{Path(row.id)}.npz"'})
+                    headers={"Content-Disposition": f'attachment; filename="{Path(row.id)}.npz"',
+                             "X-Random-State": str(seed)})

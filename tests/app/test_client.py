@@ -7,6 +7,7 @@ cannot be made to misbehave: a corrupted download and a broken event stream.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 
@@ -110,6 +111,27 @@ def test_samples_are_arrays_of_the_asked_classes(api, trained):
     with pytest.raises(ApiError) as info:
         api.samples(model_id, {"cat": 1})
     assert (info.value.status, info.value.code) == (422, "unknown_class")
+
+
+def test_samples_draw_a_fresh_seed_unless_given_and_say_which(server, trained):
+    url = f"/v1/models/{trained[0]['result']['model_id']}/samples"
+    body = {"sampling_strategy": {"3": 4}}
+
+    def images(r):
+        assert r.status_code == 200, r.text
+        with np.load(io.BytesIO(r.content)) as npz:
+            return npz["images"]
+
+    with server.client() as c:
+        first, second = c.post(url, json=body), c.post(url, json=body)
+        seed = first.headers["x-random-state"]
+        assert seed != second.headers["x-random-state"]
+        assert not np.array_equal(images(first), images(second))
+        again = c.post(url, json={**body, "random_state": int(seed)})  # the seed repeats it
+        assert again.headers["x-random-state"] == seed
+        np.testing.assert_array_equal(images(again), images(first))
+        doc = c.get("/openapi.json").json()["paths"]["/v1/models/{model_id}/samples"]["post"]
+    assert "X-Random-State" in doc["responses"]["200"]["headers"]
 
 
 def test_generate_and_download_with_checked_checksums(api, trained, tmp_path):

@@ -111,18 +111,23 @@ def train(ctx: JobContext) -> Outcome:
     return result, model
 
 
-def _zip_pngs(images: np.ndarray, labels: np.ndarray) -> bytes:
+def _zip_pngs(images: np.ndarray, labels: np.ndarray, synthetic: np.ndarray) -> bytes:
+    """An ImageFolder: ``<class>/real-000001.png``, ``<class>/synthetic-000001.png``.
+
+    The marker is in the file's name, not a folder, so that every ImageFolder reader
+    (``<class>/<image>``) reads the classes as they are and the images as one set.
+    """
     from PIL import Image
 
     buf = io.BytesIO()
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
-        for img, lab in zip(images, labels, strict=True):
-            name = str(lab)
-            seen[name] = seen.get(name, 0) + 1
+        for img, lab, fake in zip(images, labels, synthetic, strict=True):
+            key = (str(lab), "synthetic" if fake else "real")
+            seen[key] = seen.get(key, 0) + 1
             png = io.BytesIO()
             Image.fromarray(img).save(png, format="PNG")
-            zf.writestr(f"{_safe(name)}/{seen[name]:06d}.png", png.getvalue())
+            zf.writestr(f"{_safe(key[0])}/{key[1]}-{seen[key]:06d}.png", png.getvalue())
     return buf.getvalue()
 
 
@@ -164,14 +169,15 @@ def generate(ctx: JobContext) -> Outcome:
         y_out = np.concatenate([real[1], y_new])
     else:
         X_out, y_out = X_new, y_new
+    synthetic = np.arange(len(y_out)) >= len(y_out) - len(y_new)  # the new images come last
     artifacts = []
     if p["output"] == "zip":
-        blob = _zip_pngs(X_out, y_out)
+        blob = _zip_pngs(X_out, y_out, synthetic)
         artifacts.append(ctx.storage.write_artifact(job.id, "samples.zip",
                                                     lambda f: f.write(blob)))
     else:
         def write_npz(f) -> None:
-            np.savez_compressed(f, images=X_out, labels=y_out)
+            np.savez_compressed(f, images=X_out, labels=y_out, is_synthetic=synthetic)
         artifacts.append(ctx.storage.write_artifact(job.id, "samples.npz", write_npz))
     preview = ctx.work_dir / "preview.png"
     X_real, y_real = real if real is not None else (X_new[:0], y_new[:0])

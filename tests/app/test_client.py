@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 
 import httpx
@@ -156,6 +157,36 @@ def test_generate_and_download_with_checked_checksums(api, trained, tmp_path):
     into = api.download(job["id"], "samples.npz", f"{tmp_path}/out/new/")
     assert into == tmp_path / "out" / "new" / "samples.npz"
     assert into.read_bytes() == path.read_bytes()
+
+
+def test_balanced_outputs_mark_the_synthetic_images(api, trained, digits, tmp_path):
+    """.npz: an is_synthetic array; .zip: <class>/real-N.png and <class>/synthetic-N.png, an
+    ImageFolder whose classes are the dataset's."""
+    from deepclsmote.datasets import load_image_folder
+
+    model_id = trained[0]["result"]["model_id"]
+    n_real = digits["n_images"]
+    for output in ("npz", "zip"):
+        job = api.wait(api.generate(model_id, sampling_strategy={"3": 5, "7": 2},
+                                    content="balanced", output=output)["id"], timeout=240)
+        assert job["status"] == "succeeded", job
+        api.download(job["id"], f"samples.{output}", tmp_path)
+    with np.load(tmp_path / "samples.npz") as npz:
+        flags, labels = npz["is_synthetic"], npz["labels"]
+    assert flags.dtype == bool and flags.shape == labels.shape == (n_real + 7,)
+    assert not flags[:n_real].any() and flags[n_real:].all()
+    assert sorted(labels[flags].tolist()) == ["3"] * 5 + ["7"] * 2
+    with zipfile.ZipFile(tmp_path / "samples.zip") as zf:
+        names = zf.namelist()
+    assert all(re.fullmatch(r"\d/(real|synthetic)-\d{6}\.png", n) for n in names), names[:5]
+    assert sorted(n for n in names if "/synthetic-" in n) == [
+        "3/synthetic-000001.png", "3/synthetic-000002.png", "3/synthetic-000003.png",
+        "3/synthetic-000004.png", "3/synthetic-000005.png", "7/synthetic-000001.png",
+        "7/synthetic-000002.png"]
+    folder = load_image_folder(tmp_path / "samples.zip")
+    assert folder.classes == [str(d) for d in range(10)]
+    assert folder.counts().tolist() == [c["count"] + {"3": 5, "7": 2}.get(c["name"], 0)
+                                        for c in digits["classes"]]
 
 
 def test_cancel_a_job(api, digits):

@@ -189,6 +189,24 @@ def test_balanced_outputs_mark_the_synthetic_images(api, trained, digits, tmp_pa
                                         for c in digits["classes"]]
 
 
+def test_a_failure_the_user_caused_is_one_line_in_the_server_log(api, server, tmp_path):
+    three_classes(tmp_path / "two.npz", counts=(40, 10))
+    ds = api.upload_dataset(tmp_path / "two.npz", name="two")
+    trained = api.wait(api.train(ds["id"], **TINY)["id"], timeout=240)
+    assert trained["status"] == "succeeded", trained
+    start = server.log.stat().st_size
+    # accepted (a float for two classes), refused by the library: class 1 is past 0.1 already
+    job = api.wait(api.generate(trained["model_id"], sampling_strategy=0.1)["id"], timeout=240)
+    assert job["status"] == "failed" and job["error"]["code"] == "invalid_params", job
+    with open(server.log, "rb") as f:
+        f.seek(start)
+        log = f.read().decode(errors="replace")
+    failed = [line for line in log.splitlines() if "failed" in line]
+    assert len(failed) == 1 and job["id"][:8] in failed[0], log
+    assert "invalid_params" in failed[0] and "ratio" in failed[0]
+    assert "Traceback" not in log
+
+
 def test_cancel_a_job(api, digits):
     job = api.train(digits["id"], epochs=500, dim_h=4, n_z=4, random_state=1)
     api.cancel(job["id"])

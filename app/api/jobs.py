@@ -78,30 +78,55 @@ def cancel_job(job_id: str, request: Request, tenant: TenantDep,
 @router.get("/{job_id}/events", response_class=EventSourceResponse,
             responses=responses(401, 404, stream=True))
 async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
-                     store: StoreDep) -> AsyncIterator[ServerSentEvent]:
-    """Server-Sent Events: ``progress`` whenever the job changes, then one ``end``."""
+                     store: StoreDep, storage: StorageDep) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: one ``snapshot``, a ``progress`` at each change, then one ``end``.
+
+    - ``snapshot``: the job, with ``history``: the loss parts of every epoch done so far
+      (``[{"epoch", "losses"}]``; a train job's), so a page opened late draws the whole curve.
+    - ``progress``: a delta: ``kind``, ``status`` and only the job's fields that changed
+      (``progress``, ``attempts``...), with ``history``: the epochs ended since the last event.
+    - ``end``: the finished job, whole.
+    """
     job_id = job.id
     poll = request.app.state.settings.poll_seconds
-    last = None
-    n = 0
+    last: dict | None = None
+    offset = n = 0
+    ahead: list[dict] = []  # epochs written before the job's row says they ended
     while True:
         row = await asyncio.to_thread(store.get, job_id)
         if row is None:
             return
-        public = JobPublic.of(row)
-        state = (public.status, public.progress.model_dump_json(), public.attempts)
-        if state != last:
+        public = JobPublic.of(row).model_dump(mode="json")
+        read, offset = await asyncio.to_thread(storage.read_epochs, job_id, offset)
+        ended = public["status"] in TERMINAL
+        upto = None if ended else public["progress"].get("epoch") or 0
+        epochs = [e for e in ahead + read if upto is None or e["epoch"] <= upto]
+        ahead = [e for e in ahead + read if upto is not None and e["epoch"] > upto]
+        if last is None:
             n += 1
-            last = state
-            yield ServerSentEvent(data=public.model_dump(mode="json"), event="progress",
+            yield ServerSentEvent(data={**public, "history": epochs}, event="snapshot",
                                   id=str(n))
-        if public.status in ("succeeded", "failed", "cancelled"):
-            yield ServerSentEvent(data=public.model_dump(mode="json"), event="end",
-                                  id=str(n + 1))
+        elif epochs or (not ended and _delta(last, public).keys() - _IDENTITY):
+            n += 1
+            delta = _delta(last, public) | ({"history": epochs} if epochs else {})
+            yield ServerSentEvent(data=delta, event="progress", id=str(n))
+        if ended:
+            yield ServerSentEvent(data=public, event="end", id=str(n + 1))
             return
+        last = public
         if await request.is_disconnected():
             return
         await asyncio.sleep(poll)
+
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+#: What every delta carries, changed or not: enough for a client to know where it is.
+_IDENTITY = {"kind", "status"}
+
+
+def _delta(before: dict, now: dict) -> dict:
+    """The fields of ``now`` that differ from ``before``, and the job's kind and status."""
+    return {k: v for k, v in now.items() if k in _IDENTITY or before.get(k) != v}
 
 
 def _artifacts(job) -> list[dict]:

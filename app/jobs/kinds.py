@@ -78,8 +78,10 @@ def train(ctx: JobContext) -> Outcome:
     y = np.asarray(names)[labels]  # class names are the labels: sampling_strategy uses them
 
     def on_epoch(epoch: int, total: int, parts: dict) -> None:
+        losses = {k: float(v) for k, v in parts.items()}
+        ctx.storage.append_epoch(job.id, {"epoch": epoch, "losses": losses})  # history first
         ctx.progress(stage="training", epoch=epoch, epochs=total, fraction=epoch / total,
-                     losses={k: float(v) for k, v in parts.items()})
+                     losses=losses)
 
     sampler = make_sampler(recipe, **overrides, device=ctx.settings.device, callback=on_epoch,
                            checkpoint_path=ctx.work_dir / "train_state.pt",

@@ -157,9 +157,13 @@ function enumOf(prop, all) {
 }
 
 // --- live jobs ----------------------------------------------------------------
-// Server-Sent Events through fetch (EventSource cannot send the API key);
-// polling once a second if the stream breaks.
+// Server-Sent Events through fetch (EventSource cannot send the API key): a
+// snapshot of the job with the loss history so far, then deltas (what changed,
+// and the epochs ended since), then the finished job. onJob(job, epochs) gets the
+// job as it stands and the epochs the event brought. Polling once a second if the
+// stream breaks.
 async function watchJob(jobId, onJob, signal) {
+  let job = null;
   try {
     const response = await fetch(`/v1/jobs/${jobId}/events`, { headers: headers(), signal });
     if (!response.ok) throw await errorOf(response);
@@ -171,15 +175,16 @@ async function watchJob(jobId, onJob, signal) {
       buffer = (buffer + value).replace(/\r\n/g, "\n");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
+        const block = buffer.slice(0, cut).split("\n");
         buffer = buffer.slice(cut + 2);
-        const data = block.split("\n").filter((l) => l.startsWith("data:"))
+        const event = (block.find((l) => l.startsWith("event:")) || "event: message").slice(6).trim();
+        const data = block.filter((l) => l.startsWith("data:"))
           .map((l) => l.slice(5).trimStart()).join("\n");
-        if (data) {
-          const job = JSON.parse(data);
-          onJob(job);
-          if (TERMINAL.has(job.status)) return;
-        }
+        if (!data) continue;
+        const { history = [], ...fields } = JSON.parse(data);
+        job = event === "progress" && job ? { ...job, ...fields } : fields;
+        onJob(job, history);
+        if (TERMINAL.has(job.status)) return;
       }
     }
   } catch (err) {
@@ -189,7 +194,7 @@ async function watchJob(jobId, onJob, signal) {
   while (!signal.aborted) {  // the stream broke: poll until the job ends
     try {
       const job = await api("GET", `/v1/jobs/${jobId}`, { signal });
-      onJob(job);
+      onJob(job, []);
       if (TERMINAL.has(job.status)) return;
     } catch (err) {
       if (err.name === "AbortError") return;
@@ -727,7 +732,7 @@ async function jobPage(root, signal, id) {
     results].filter(Boolean));
 
   let shownResults = false;
-  function render(job) {
+  function render(job, epochs = []) {
     badge.replaceChildren(statusBadge(job.status));
     const p = job.progress || {};
     const fraction = job.status === "succeeded" ? 1 : (p.fraction ?? 0);
@@ -737,8 +742,9 @@ async function jobPage(root, signal, id) {
     if (job.cancel_requested && !TERMINAL.has(job.status)) cancel.disabled = true;
     error.hidden = !job.error;
     if (job.error) error.textContent = `${job.error.message} [${job.error.code}]`;
-    if (job.kind === "train" && p.losses && p.epoch != null) {
-      points.set(p.epoch, p.losses);
+    if (job.kind === "train" && (epochs.length || (p.losses && p.epoch != null))) {
+      for (const e of epochs) points.set(e.epoch, e.losses);  // the history so far, then new
+      if (p.losses && p.epoch != null) points.set(p.epoch, p.losses);
       drawLosses();
     }
     if (TERMINAL.has(job.status) && !shownResults) {

@@ -89,17 +89,19 @@ def test_train_waits_with_progress_until_it_succeeds(api, trained, digits):
     job, seen = trained
     assert job["status"] == "succeeded", job
     assert seen and all(j["status"] in ("queued", "running") for j in seen)
+    assert all(j["params"] == seen[0]["params"] for j in seen)  # whole jobs, from the deltas
     assert any(j["progress"].get("stage") == "training" for j in seen)
     model_id = job["result"]["model_id"]
     assert api.model(model_id)["dataset_id"] == digits["id"]
     assert model_id in {m["id"] for m in api.models(dataset_id=digits["id"])}
 
 
-def test_events_yield_progress_then_end(api, trained):
+def test_events_of_an_ended_job_are_its_snapshot_with_the_history_then_end(api, trained):
     events = list(api.events(trained[0]["id"]))
-    assert [e["event"] for e in events[:-1]] == ["progress"] * (len(events) - 1)
-    assert events[-1]["event"] == "end" and len(events) >= 2
-    assert events[-1]["job"]["status"] == "succeeded"
+    assert [e["event"] for e in events] == ["snapshot", "end"]
+    assert [h["epoch"] for h in events[0]["history"]] == [1, 2]
+    assert set(events[0]["history"][0]["losses"]) >= {"loss", "recon"}
+    assert events[-1]["job"] == events[-1]["data"] and events[-1]["job"]["status"] == "succeeded"
 
 
 def test_samples_are_arrays_of_the_asked_classes(api, trained):

@@ -256,6 +256,15 @@ def test_a_running_job_can_be_cancelled(service, page):
     expect(page.locator("#job-status")).to_have_text("running", timeout=TIMEOUT)
     page.wait_for_function(
         "Number(document.getElementById('loss-chart')?.dataset.points) >= 1", timeout=TIMEOUT)
+    # a page opened late draws the whole curve so far, from the first epoch
+    job_url = f"{service.url}/v1/jobs/{page.url.rsplit('/', 1)[1]}"
+    while (httpx.get(job_url).json()["progress"].get("epoch") or 0) < 3:
+        page.wait_for_timeout(200)
+    page.reload()
+    page.wait_for_function(
+        "Number(document.getElementById('loss-chart')?.dataset.points) >= 3", timeout=20_000)
+    expect(page.locator("#loss-chart text").filter(has_text=re.compile(r"^epoch \d+$")).first
+           ).to_have_text("epoch 1")  # the axis starts at the first epoch
     shot(page, "08-before-cancel")
     page.click("#job-cancel")
     expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)

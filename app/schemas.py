@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from deepclsmote.evaluation.methods import METHODS as _METHODS
 from deepclsmote.recipes import RECIPES as _RECIPES
 
+from .db.catalog import Names, model_name
 from .errors import ErrorDetail
 
 #: A seed (``random_state``); 32 bits, as NumPy's generators take them.
@@ -61,7 +62,10 @@ class DatasetPublic(_Out):
 # --- models -----------------------------------------------------------------
 class ModelPublic(_Out):
     id: str
+    name: str = Field(description="its dataset's name and its recipe, 'digits · recommended' "
+                                  "(models have no name of their own)")
     dataset_id: str | None
+    dataset_name: str | None = Field(None, description="null: uploaded, or dataset deleted")
     job_id: str | None
     method: str = Field(description="the sampler class: deepclsmote or deepsmote")
     recipe: str | None = Field(None, description="the recipe it was trained with; null for "
@@ -75,6 +79,15 @@ class ModelPublic(_Out):
 
     _created = field_validator("created_at", mode="before")(lambda v: _ts(v) if isinstance(
         v, float) else v)
+
+    @classmethod
+    def of(cls, model: Any, names: Names) -> ModelPublic:
+        dataset_name = names.datasets.get(model.dataset_id or "")
+        return cls.model_validate({
+            **{k: getattr(model, k) for k in cls.model_fields if hasattr(model, k)},
+            "dataset_name": dataset_name,
+            "name": model_name(dataset_name=dataset_name, dataset_id=model.dataset_id,
+                               recipe=model.recipe, method=model.method)})
 
 
 class RecipePublic(BaseModel):
@@ -248,7 +261,10 @@ class JobPublic(_Out):
     kind: Literal["train", "generate", "evaluate"]
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     dataset_id: str | None
+    dataset_name: str | None = Field(None, description="null: none, or deleted")
     model_id: str | None
+    model_name: str | None = Field(None, description="the model's name (its dataset's and "
+                                                     "its recipe); null: none yet, or deleted")
     params: dict[str, Any]
     progress: Progress
     result: dict[str, Any] | None
@@ -261,11 +277,14 @@ class JobPublic(_Out):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, job: Any) -> JobPublic:
+    def of(cls, job: Any, names: Names | None = None) -> JobPublic:
         error = (ErrorDetail(code=job.error_code, message=job.error_message or "")
                  if job.error_code else None)
+        names = names or Names()
         return cls(id=job.id, kind=job.kind, status=job.status, dataset_id=job.dataset_id,
-                   model_id=job.model_id, params=job.params or {},
+                   dataset_name=names.datasets.get(job.dataset_id or ""),
+                   model_id=job.model_id, model_name=names.models.get(job.model_id or ""),
+                   params=job.params or {},
                    progress=Progress(**(job.progress or {})), result=job.result, error=error,
                    attempts=job.attempts, max_attempts=job.max_attempts,
                    cancel_requested=bool(job.cancel_requested), created_at=_ts(job.created_at),

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from ..db.catalog import Catalog, Names
 from ..db.tables import Job
 from ..errors import NotFound, responses
 from ..jobs import service
@@ -44,12 +45,12 @@ def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: R
     if job.status == "queued":
         request.app.state.dispatch(job.id)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return JobPublic.of(job)
+    return JobPublic.of(job, names_of([job], catalog, tenant))
 
 
 @router.get("", response_model=list[JobPublic],
             responses={**responses(401), 200: {"links": links.FIRST_JOB}})
-def list_jobs(tenant: TenantDep, store: StoreDep,
+def list_jobs(tenant: TenantDep, store: StoreDep, catalog: CatalogDep,
               status_: Annotated[JobStatusName | None, Query(alias="status")] = None,
               kind: Literal["train", "generate", "evaluate"] | None = None,
               dataset_id: str | None = None,
@@ -57,28 +58,32 @@ def list_jobs(tenant: TenantDep, store: StoreDep,
               offset: Offset = 0) -> list[JobPublic]:
     jobs = store.find(tenant=tenant, status=status_, kind=kind, dataset_id=dataset_id,
                       limit=limit, offset=offset)
-    return [JobPublic.of(j) for j in jobs]
+    names = names_of(jobs, catalog, tenant)
+    return [JobPublic.of(j, names) for j in jobs]
 
 
 @router.get("/{job_id}", response_model=JobPublic,
             responses={**responses(401, 404), 200: {"links": links.JOB}})
-def get_job(job_id: str, tenant: TenantDep, store: StoreDep) -> JobPublic:
-    return JobPublic.of(_job(job_id, tenant, store))
+def get_job(job_id: str, tenant: TenantDep, store: StoreDep,
+            catalog: CatalogDep) -> JobPublic:
+    job = _job(job_id, tenant, store)
+    return JobPublic.of(job, names_of([job], catalog, tenant))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=responses(401, 404))
 def cancel_job(job_id: str, request: Request, tenant: TenantDep,
-               store: StoreDep) -> JobPublic:
+               store: StoreDep, catalog: CatalogDep) -> JobPublic:
     """Idempotent. A queued job is cancelled at once; a running job's process is killed."""
     job = service.cancel(job_id, tenant=tenant, store=store)
     request.app.state.scheduler.wake()
-    return JobPublic.of(job)
+    return JobPublic.of(job, names_of([job], catalog, tenant))
 
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse,
             responses=responses(401, 404, stream=True))
 async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
-                     store: StoreDep, storage: StorageDep) -> AsyncIterator[ServerSentEvent]:
+                     tenant: TenantDep, store: StoreDep, catalog: CatalogDep,
+                     storage: StorageDep) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: one ``snapshot``, a ``progress`` at each change, then one ``end``.
 
     - ``snapshot``: the job, with ``history``: the loss parts of every epoch done so far
@@ -92,11 +97,15 @@ async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
     last: dict | None = None
     offset = n = 0
     ahead: list[dict] = []  # epochs written before the job's row says they ended
+    names = await asyncio.to_thread(names_of, [job], catalog, tenant)
     while True:
         row = await asyncio.to_thread(store.get, job_id)
         if row is None:
             return
-        public = JobPublic.of(row).model_dump(mode="json")
+        if row.model_id != job.model_id:  # a train job's model, at its end
+            job = row
+            names = await asyncio.to_thread(names_of, [job], catalog, tenant)
+        public = JobPublic.of(row, names).model_dump(mode="json")
         read, offset = await asyncio.to_thread(storage.read_epochs, job_id, offset)
         ended = public["status"] in TERMINAL
         upto = None if ended else public["progress"].get("epoch") or 0
@@ -122,6 +131,12 @@ async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
 TERMINAL = ("succeeded", "failed", "cancelled")
 #: What every delta carries, changed or not: enough for a client to know where it is.
 _IDENTITY = {"kind", "status"}
+
+
+def names_of(jobs: list[Job], catalog: Catalog, tenant: str) -> Names:
+    """The names of the jobs' datasets and models."""
+    return catalog.names(tenant=tenant, dataset_ids=[j.dataset_id for j in jobs],
+                         model_ids=[j.model_id for j in jobs])
 
 
 def _delta(before: dict, now: dict) -> dict:

@@ -31,14 +31,16 @@ def _model(model_id: str, tenant: str, catalog):
 def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None = None,
                 limit: Limit = 100,
                 offset: Offset = 0) -> list[ModelPublic]:
-    return [ModelPublic.model_validate(m) for m in
-            catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)]
+    rows = catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)
+    names = catalog.names(tenant=tenant, dataset_ids=[m.dataset_id for m in rows])
+    return [ModelPublic.of(m, names) for m in rows]
 
 
 @router.get("/{model_id}", response_model=ModelPublic,
             responses={**responses(401, 404), 200: {"links": links.MODEL}})
 def get_model(model_id: str, tenant: TenantDep, catalog: CatalogDep) -> ModelPublic:
-    return ModelPublic.model_validate(_model(model_id, tenant, catalog))
+    row = _model(model_id, tenant, catalog)
+    return ModelPublic.of(row, catalog.names(tenant=tenant, dataset_ids=[row.dataset_id]))
 
 
 @router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -69,7 +71,7 @@ async def upload_model(
         uploads.store_model_upload, dest, tenant=tenant, size=size, storage=storage,
         catalog=catalog, inspect=request.app.state.helper, library=VERSION)
     response.headers["Location"] = f"/v1/models/{row.id}"
-    return ModelPublic.model_validate(row)
+    return ModelPublic.of(row, catalog.names(tenant=tenant))
 
 
 @router.post("/{model_id}/samples", responses={

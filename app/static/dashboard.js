@@ -586,12 +586,12 @@ function evaluateForm(ds, all) {
 function modelsTable(models) {
   if (!models.length) return h("p", { class: "muted" }, "No models yet.");
   return h("table", { class: "models-table" },
-    h("thead", {}, h("tr", {}, ["model", "recipe", "epochs", "classes", "image", "created"]
+    h("thead", {}, h("tr", {}, ["model", "name", "epochs", "classes", "image", "created"]
       .map((t) => h("th", {}, t)))),
     h("tbody", {}, models.map((m) => h("tr", { class: "clickable", dataset: { id: m.id },
                                              onclick: () => go(`#/models/${m.id}`) },
       h("td", { class: "mono" }, h("a", { href: `#/models/${m.id}` }, shortId(m.id))),
-      h("td", {}, m.recipe || m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
+      h("td", {}, m.name || m.recipe || m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
       h("td", {}, m.image_shape.join("×")), h("td", {}, when(m.created_at))))));
 }
 
@@ -603,12 +603,12 @@ async function modelsPage(root, signal) {
 async function modelPage(root, signal, id) {
   const m = await api("GET", `/v1/models/${id}`, { signal });
   root.replaceChildren(
-    h("h1", {}, `Model ${shortId(m.id)}`),
+    h("h1", {}, `Model ${m.name || shortId(m.id)}`),
     h("div", { class: "card" }, h("dl", { class: "facts" },
       h("dt", {}, "id"), h("dd", { class: "mono" }, m.id),
       h("dt", {}, "recipe"), h("dd", { id: "model-recipe" }, m.recipe || `not recorded (${m.method})`),
       h("dt", {}, "dataset"), h("dd", {}, m.dataset_id
-        ? h("a", { href: `#/datasets/${m.dataset_id}` }, shortId(m.dataset_id)) : "—"),
+        ? h("a", { href: `#/datasets/${m.dataset_id}` }, m.dataset_name || shortId(m.dataset_id)) : "—"),
       h("dt", {}, "trained by"), h("dd", {}, m.job_id
         ? h("a", { href: `#/jobs/${m.job_id}` }, shortId(m.job_id)) : "an upload"),
       h("dt", {}, "parameters"), h("dd", { class: "mono" },
@@ -676,6 +676,12 @@ function progressText(job) {
   return parts.join(" · ");
 }
 
+// A dataset's or model's name, its id on hover (and its short id when it has no name).
+function named(name, id) {
+  if (!id) return "—";
+  return h("span", { title: id }, name || h("span", { class: "mono" }, `${shortId(id)} (deleted)`));
+}
+
 function jobsTable(jobs) {
   if (!jobs.length) return h("p", { class: "muted" }, "No jobs yet.");
   return h("table", { class: "jobs-table" },
@@ -686,7 +692,7 @@ function jobsTable(jobs) {
       h("td", { class: "mono" }, h("a", { href: `#/jobs/${j.id}` }, shortId(j.id))),
       h("td", {}, j.kind), h("td", {}, statusBadge(j.status)),
       h("td", { class: "muted" }, j.error ? j.error.message : progressText(j)),
-      h("td", { class: "mono" }, shortId(j.dataset_id)), h("td", { class: "mono" }, shortId(j.model_id)),
+      h("td", {}, named(j.dataset_name, j.dataset_id)), h("td", {}, named(j.model_name, j.model_id)),
       h("td", {}, when(j.created_at))))));
 }
 

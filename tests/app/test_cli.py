@@ -62,6 +62,8 @@ def test_train_wait_status_download_and_models(run, tmp_path, digits_id):
     assert rc == 0 and f"job {job_id}: train succeeded" in out and "history.json" in out
     rc, out, _ = run("status", "--kind", "train")
     assert out.splitlines()[0].split()[:3] == ["JOB", "KIND", "STATUS"] and job_id in out
+    row = next(line for line in out.splitlines() if line.startswith(job_id))
+    assert "digits · recommended" in row  # the model's name (the dataset's and the recipe)
     rc, out, _ = run("status", job_id, "--json")
     job = json.loads(out)
     assert job["status"] == "succeeded" and job["result"]["model_id"] == model_id

@@ -96,6 +96,17 @@ def test_train_waits_with_progress_until_it_succeeds(api, trained, digits):
     assert model_id in {m["id"] for m in api.models(dataset_id=digits["id"])}
 
 
+def test_lists_name_the_datasets_and_models(api, trained):
+    """Models have no name of their own: theirs is the dataset's name and the recipe."""
+    job, _ = trained
+    listed = next(j for j in api.jobs(kind="train") if j["id"] == job["id"])
+    assert (listed["dataset_name"], listed["model_name"]) == ("digits", "digits · recommended")
+    model = api.model(job["model_id"])
+    assert (model["name"], model["dataset_name"]) == ("digits · recommended", "digits")
+    assert next(m for m in api.models() if m["id"] == job["model_id"])["name"] == model["name"]
+    assert api.job(job["id"])["model_name"] == "digits · recommended"
+
+
 def test_events_of_an_ended_job_are_its_snapshot_with_the_history_then_end(api, trained):
     events = list(api.events(trained[0]["id"]))
     assert [e["event"] for e in events] == ["snapshot", "end"]

@@ -244,6 +244,10 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(4)
     page.click("header nav a[data-nav=jobs]")
     expect(page.locator(f'.jobs-table tr[data-id="{evaluate_id}"]')).to_contain_text("succeeded")
+    # with the names of their datasets and models, not only ids
+    expect(page.locator(f'.jobs-table tr[data-id="{evaluate_id}"]')).to_contain_text(
+        "mnist-imbalanced")
+    expect(page.locator(".jobs-table tbody")).to_contain_text("mnist-imbalanced · recommended")
     shot(page, "07-jobs")
 
 

@@ -17,7 +17,17 @@ from ..errors import NotFound, responses
 from ..jobs import service
 from ..schemas import ArtifactPublic, JobCreate, JobPublic
 from . import links
-from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
+from .deps import (
+    TOTAL_COUNT,
+    TOTAL_HEADER,
+    CatalogDep,
+    Limit,
+    Offset,
+    SettingsDep,
+    StorageDep,
+    StoreDep,
+    TenantDep,
+)
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -49,15 +59,20 @@ def submit_job(body: Annotated[JobCreate, Body()], request: Request, response: R
 
 
 @router.get("", response_model=list[JobPublic],
-            responses={**responses(401), 200: {"links": links.FIRST_JOB}})
-def list_jobs(tenant: TenantDep, store: StoreDep, catalog: CatalogDep,
+            responses={**responses(401), 200: {"links": links.FIRST_JOB,
+                                               "headers": TOTAL_HEADER}})
+def list_jobs(response: Response, tenant: TenantDep, store: StoreDep, catalog: CatalogDep,
               status_: Annotated[JobStatusName | None, Query(alias="status")] = None,
               kind: Literal["train", "generate", "evaluate"] | None = None,
               dataset_id: str | None = None,
               limit: Limit = 100,
               offset: Offset = 0) -> list[JobPublic]:
+    """Jobs, newest first, a page at a time (``limit`` from ``offset``); the
+    ``X-Total-Count`` header says how many match in all."""
     jobs = store.find(tenant=tenant, status=status_, kind=kind, dataset_id=dataset_id,
                       limit=limit, offset=offset)
+    response.headers[TOTAL_COUNT] = str(store.count(tenant=tenant, status=status_, kind=kind,
+                                                    dataset_id=dataset_id))
     names = names_of(jobs, catalog, tenant)
     return [JobPublic.of(j, names) for j in jobs]
 

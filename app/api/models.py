@@ -9,12 +9,23 @@ from fastapi import APIRouter, Body, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from .. import uploads
+from ..db.tables import Model
 from ..errors import Conflict, NotFound, responses
 from ..jobs import service
 from ..schemas import ModelPublic, SampleParams
 from ..service_info import VERSION
 from . import links
-from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
+from .deps import (
+    TOTAL_COUNT,
+    TOTAL_HEADER,
+    CatalogDep,
+    Limit,
+    Offset,
+    SettingsDep,
+    StorageDep,
+    StoreDep,
+    TenantDep,
+)
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -27,11 +38,15 @@ def _model(model_id: str, tenant: str, catalog):
 
 
 @router.get("", response_model=list[ModelPublic],
-            responses={**responses(401), 200: {"links": links.FIRST_MODEL}})
-def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None = None,
-                limit: Limit = 100,
+            responses={**responses(401), 200: {"links": links.FIRST_MODEL,
+                                               "headers": TOTAL_HEADER}})
+def list_models(response: Response, tenant: TenantDep, catalog: CatalogDep,
+                dataset_id: str | None = None, limit: Limit = 100,
                 offset: Offset = 0) -> list[ModelPublic]:
+    """Models, newest first, a page at a time; ``X-Total-Count`` says how many in all."""
     rows = catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)
+    response.headers[TOTAL_COUNT] = str(catalog.count(Model, tenant=tenant,
+                                                      dataset_id=dataset_id))
     names = catalog.names(tenant=tenant, dataset_ids=[m.dataset_id for m in rows])
     return [ModelPublic.of(m, names) for m in rows]
 

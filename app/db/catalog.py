@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .tables import Dataset, Model
@@ -41,6 +41,15 @@ class Catalog:
         with self.sessions() as s:
             row = s.get(Dataset, dataset_id)
         return row if row is not None and row.tenant == tenant else None
+
+    def count(self, table: type[Dataset] | type[Model], *, tenant: str,
+              dataset_id: str | None = None) -> int:
+        """How many rows :meth:`datasets` or :meth:`models` would list without a limit."""
+        q = select(func.count()).select_from(table).where(table.tenant == tenant)
+        if dataset_id and table is Model:
+            q = q.where(Model.dataset_id == dataset_id)
+        with self.sessions() as s:
+            return int(s.scalar(q) or 0)
 
     def datasets(self, *, tenant: str, limit: int = 100, offset: int = 0) -> list[Dataset]:
         q = (select(Dataset).where(Dataset.tenant == tenant)

@@ -25,6 +25,19 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _matching(q: Any, *, tenant: str, status: str | None, kind: str | None,
+              dataset_id: str | None) -> Any:
+    """A query narrowed to the tenant's jobs and the filters given."""
+    q = q.where(Job.tenant == tenant)
+    if status:
+        q = q.where(Job.status == status)
+    if kind:
+        q = q.where(Job.kind == kind)
+    if dataset_id:
+        q = q.where(Job.dataset_id == dataset_id)
+    return q
+
+
 class JobStore:
     """Submit, claim, heartbeat, report progress, finish, cancel and recover jobs."""
 
@@ -43,16 +56,19 @@ class JobStore:
 
     def find(self, *, tenant: str, status: str | None = None, kind: str | None = None,
              dataset_id: str | None = None, limit: int = 100, offset: int = 0) -> list[Job]:
-        q = select(Job).where(Job.tenant == tenant)
-        if status:
-            q = q.where(Job.status == status)
-        if kind:
-            q = q.where(Job.kind == kind)
-        if dataset_id:
-            q = q.where(Job.dataset_id == dataset_id)
+        q = _matching(select(Job), tenant=tenant, status=status, kind=kind,
+                      dataset_id=dataset_id)
         q = q.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
         with self.sessions() as s:
             return list(s.scalars(q))
+
+    def count(self, *, tenant: str, status: str | None = None, kind: str | None = None,
+              dataset_id: str | None = None) -> int:
+        """How many jobs :meth:`find` would list without a limit."""
+        q = _matching(select(func.count()).select_from(Job), tenant=tenant, status=status,
+                      kind=kind, dataset_id=dataset_id)
+        with self.sessions() as s:
+            return int(s.scalar(q) or 0)
 
     def count_active(self, *, tenant: str) -> int:
         q = select(func.count()).select_from(Job).where(

@@ -127,6 +127,22 @@ def test_samples_are_arrays_of_the_asked_classes(api, trained):
     assert (info.value.status, info.value.code) == (422, "unknown_class")
 
 
+def test_lists_page_with_limit_and_offset_and_give_the_total(server, trained):
+    with server.client() as c:
+        doc = c.get("/openapi.json").json()["paths"]
+        for path in ("/v1/datasets", "/v1/jobs", "/v1/models"):
+            whole = c.get(path, params={"limit": 1000})
+            total = int(whole.headers["x-total-count"])
+            assert total == len(whole.json()) >= 1
+            page = c.get(path, params={"limit": 1, "offset": total - 1})
+            assert page.json() == whole.json()[-1:]
+            assert int(page.headers["x-total-count"]) == total
+            assert "X-Total-Count" in doc[path]["get"]["responses"]["200"]["headers"]
+        trains = c.get("/v1/jobs", params={"kind": "train", "limit": 1})
+        assert int(trains.headers["x-total-count"]) == len(
+            c.get("/v1/jobs", params={"kind": "train", "limit": 1000}).json())
+
+
 def test_samples_draw_a_fresh_seed_unless_given_and_say_which(server, trained):
     url = f"/v1/models/{trained[0]['result']['model_id']}/samples"
     body = {"sampling_strategy": {"3": 4}}

@@ -205,28 +205,49 @@ async function watchJob(jobId, onJob, signal) {
 }
 
 // --- charts -------------------------------------------------------------------
-function barChart(items, { width = 560, height = 200, label = "count" } = {}) {
+// Class counts as horizontal bars, a row per class with its name on the left:
+// readable at 10 classes or 43 (GTSRB) or more (the box scrolls past its height).
+const CHART_FONT = "11px system-ui, sans-serif";
+let measureCtx = null;
+function textWidth(text) {
+  measureCtx = measureCtx || document.createElement("canvas").getContext("2d");
+  measureCtx.font = CHART_FONT;
+  return measureCtx.measureText(text).width;
+}
+
+function fitted(text, width) {
+  if (textWidth(text) <= width) return text;
+  let cut = text;
+  while (cut && textWidth(`${cut}…`) > width) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+function barChart(items, { plotWidth = 320, label = "count" } = {}) {
+  const row = 16, top = 4, bottom = 22, gap = 8, room = 44;  // room: the count after a bar
+  const names = Math.min(320, Math.max(24, ...items.map((d) => textWidth(d.name))));
+  const left = names + gap, width = left + plotWidth + room;
+  const height = top + items.length * row + bottom;
   const max = Math.max(1, ...items.map((d) => d.value));
-  const left = 44, bottom = 34, top = 8;
-  const band = (width - left - 8) / Math.max(1, items.length);
   const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
-                         "aria-label": `${label} per class` });
-  const plotH = height - bottom - top;
-  svg.append(s("line", { class: "axis", x1: left, y1: top + plotH, x2: width - 4, y2: top + plotH }));
+                         class: "bar-chart", "aria-label": `${label} per class` });
+  const axisY = top + items.length * row;
+  svg.append(s("line", { class: "axis", x1: left, y1: top, x2: left, y2: axisY }));
   for (const tick of [0, max / 2, max]) {
-    const y = top + plotH - (tick / max) * plotH;
-    svg.append(s("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, fmtTick(tick)));
+    svg.append(s("text", { x: left + (tick / max) * plotWidth, y: axisY + 14, "text-anchor": "middle" },
+                 fmtTick(tick)));
   }
   items.forEach((d, i) => {
-    const bh = (d.value / max) * plotH;
-    const x = left + i * band + band * 0.15;
-    svg.append(s("rect", { class: "bar", x, y: top + plotH - bh, width: band * 0.7,
-                           height: Math.max(0, bh), "data-class": d.name },
+    const y = top + i * row;
+    const w = (d.value / max) * plotWidth;
+    svg.append(s("g", {}, s("title", {}, d.name),
+                 s("text", { class: "bar-name", x: names, y: y + row / 2 + 4, "text-anchor": "end" },
+                   fitted(d.name, names))));
+    svg.append(s("rect", { class: "bar", x: left, y: y + 2, width: Math.max(0, w), height: row - 4,
+                           "data-class": d.name },
                  s("title", {}, `${d.name}: ${d.value}`)));
-    svg.append(s("text", { x: x + band * 0.35, y: height - bottom + 14, "text-anchor": "middle" },
-                 d.name.length > 8 ? `${d.name.slice(0, 7)}…` : d.name));
+    svg.append(s("text", { x: left + w + 4, y: y + row / 2 + 4 }, d.value));
   });
-  return svg;
+  return h("div", { class: "bar-chart-box" }, svg);
 }
 
 function fmtTick(v) { return v >= 1000 ? `${(v / 1000).toFixed(1)}k` : (v % 1 ? v.toFixed(2) : v); }

@@ -236,6 +236,41 @@ def test_a_failure_the_user_caused_is_one_line_in_the_server_log(api, server, tm
     assert "Traceback" not in log
 
 
+def test_the_preview_writes_long_class_names_whole(api, server, tmp_path):
+    """A name too long for its line is wrapped onto the next, never cut off."""
+    from PIL import Image, ImageFont
+
+    from app.previews import PAD
+
+    names = ["Speed limit (120km/h)", "End of no passing by vehicles over 3.5 metric tons",
+             "End of no passing by vehicles over 3.5 metric tons, except on the days the "
+             "sign below names"]
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "signs.npz", images=rng.integers(0, 256, (12, 8, 8), dtype=np.uint8),
+             labels=np.repeat(names, 4))
+    ds = api.upload_dataset(tmp_path / "signs.npz")
+    rows = [c["name"] for c in ds["classes"]]
+    with server.client() as c:
+        r = c.get(f"/v1/datasets/{ds['id']}/preview", params={"per_class": 2})
+    grid = np.asarray(Image.open(io.BytesIO(r.content)).convert("L"))
+    label_width = grid.shape[1] - 2 * (48 + PAD) - PAD  # 8x8 images: 48-pixel tiles
+    font = ImageFont.load_default()
+    line = font.getbbox("Ag")[3]  # the height of a line of text
+
+    def ink(name: str) -> tuple[int, int]:
+        """Width and height of the dark pixels in the name's row, left of the images."""
+        top = PAD + rows.index(name) * (48 + PAD)
+        ys, xs = np.nonzero(grid[top:top + 48, :label_width] < 128)
+        return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+    for name in names[:2]:  # GTSRB's shortest and longest: one line each, all of it
+        assert ink(name)[0] >= font.getlength(name) - 2 and ink(name)[1] <= line
+    width, height = ink(names[2])
+    assert height > line  # on two lines or more
+    assert width * -(-height // line) >= 0.8 * font.getlength(names[2])
+    api.delete_dataset(ds["id"])
+
+
 def test_cancel_a_job(api, digits):
     job = api.train(digits["id"], epochs=500, dim_h=4, n_z=4, random_state=1)
     api.cancel(job["id"])

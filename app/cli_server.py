@@ -155,7 +155,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                            "(Celery; needs DEEPCLSMOTE_BROKER_URL)")
     worker.add_argument("--gpu", type=int, help="pin the worker to this GPU "
                                                 "(CUDA_VISIBLE_DEVICES); default: as set")
-    worker.add_argument("--name", help="Celery node name (default gpuN@host)")
+    worker.add_argument("--name", help="Celery node name, %%h the host (default gpuN@host, "
+                                       "N the GPU)")
     worker.add_argument("--data-dir", help="the storage root all hosts mount")
     worker.add_argument("--device", help="default: $DEEPCLSMOTE_DEVICE or auto")
     worker.set_defaults(func=cmd_worker)

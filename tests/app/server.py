@@ -108,16 +108,18 @@ def wait_for(client: httpx.Client, job_id: str, statuses=("succeeded", "failed",
 class LiveWorker:
     """``deepclsmote worker`` (a Celery worker) in a subprocess; killable like a crash."""
 
-    def __init__(self, name: str, log_dir: Path, env: dict[str, str]):
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str],
+                 args: list[str] | None = None):
         self.name = name
         self.env = env
+        self.args = ["--name", f"{name}@test"] if args is None else args
         self.log = Path(log_dir) / f"worker-{name}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90.0) -> LiveWorker:
         log = open(self.log, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--name", f"{self.name}@test"],
+            [sys.executable, "-m", "app", "worker", *self.args],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,8 +175,8 @@ class Cluster:
             self.add_worker(f"w{i}")
         return self
 
-    def add_worker(self, name: str) -> LiveWorker:
-        worker = LiveWorker(name, self.root, self.api.env).start()
+    def add_worker(self, name: str, args: list[str] | None = None) -> LiveWorker:
+        worker = LiveWorker(name, self.root, self.api.env, args).start()
         self.workers[name] = worker
         return worker
 

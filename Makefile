@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 .PHONY: serve demo test lint bench clean
 
 $(STAMP): pyproject.toml
+	@echo "installing the project and PyTorch into $(VENV): the first time, several GB and minutes (see the README's Quick start)"
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)

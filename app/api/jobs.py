@@ -31,6 +31,9 @@ from .deps import (
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL = ("succeeded", "failed", "cancelled")
+#: What every event delta carries, changed or not: enough for a client to know where it is.
+_IDENTITY = {"kind", "status"}
 
 
 def _job(job_id: str, tenant: str, store):
@@ -141,11 +144,6 @@ async def job_events(job: Annotated[Job, Depends(owned_job)], request: Request,
         if await request.is_disconnected():
             return
         await asyncio.sleep(poll)
-
-
-TERMINAL = ("succeeded", "failed", "cancelled")
-#: What every delta carries, changed or not: enough for a client to know where it is.
-_IDENTITY = {"kind", "status"}
 
 
 def names_of(jobs: list[Job], catalog: Catalog, tenant: str) -> Names:

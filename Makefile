@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 
 # constraints.txt pins every package the tests run on but torch (see .ci/freeze-constraints).
 $(STAMP): pyproject.toml constraints.txt
+	@echo "installing the project and PyTorch into $(VENV): the first time, several GB and minutes (see the README's Quick start)"
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)

@@ -281,9 +281,10 @@ def cmd_status(args: argparse.Namespace, api: Client) -> int:
             return 0
         print(f"job {job['id']}: {job['kind']} {job['status']} (attempt {job['attempts']}/"
               f"{job['max_attempts']}), created {_age(job)}")
-        for key in ("dataset_id", "model_id"):
-            if job.get(key):
-                print(f"  {key}: {job[key]}")
+        for key in ("dataset", "model"):
+            if job.get(f"{key}_id"):
+                name = job.get(f"{key}_name")
+                print(f"  {key}: {name or '(deleted)'} ({job[f'{key}_id']})")
         if _progress_text(job):
             print(f"  progress: {_progress_text(job)}")
         if job["status"] == "succeeded":
@@ -301,10 +302,12 @@ def cmd_status(args: argparse.Namespace, api: Client) -> int:
     if not jobs:
         print("no jobs")
         return 0
-    print(f"{'JOB':<32}  {'KIND':<8}  {'STATUS':<9}  {'CREATED':<19}  PROGRESS")
+    print(f"{'JOB':<32}  {'KIND':<8}  {'STATUS':<9}  {'CREATED':<19}  "
+          f"{'MODEL OR DATASET':<28}  PROGRESS")
     for j in jobs:
+        name = j.get("model_name") or j.get("dataset_name") or ""
         print(f"{j['id']:<32}  {j['kind']:<8}  {j['status']:<9}  {_age(j):<19}  "
-              f"{_progress_text(j)}")
+              f"{name[:28]:<28}  {_progress_text(j)}")
     return 0
 
 
@@ -349,11 +352,12 @@ def cmd_models(args: argparse.Namespace, api: Client) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    print(f"{'MODEL':<32}  {'RECIPE':<17}  {'DATASET':<32}  {'SHAPE':<8}  CLASSES")
+    print(f"{'MODEL':<32}  {'NAME':<32}  {'EPOCHS':>6}  {'SHAPE':<8}  CLASSES")
     for m in rows:
         shape = "x".join(str(n) for n in m["image_shape"])
-        print(f"{m['id']:<32}  {m.get('recipe') or m['method']:<17}  "
-              f"{m['dataset_id'] or '(uploaded)':<32}  {shape:<8}  {len(m['classes'])}")
+        name = m.get("name") or m.get("recipe") or m["method"]
+        print(f"{m['id']:<32}  {name[:32]:<32}  {m['params'].get('epochs', ''):>6}  "
+              f"{shape:<8}  {len(m['classes'])}")
     return 0
 
 

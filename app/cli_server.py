@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
+import logging
+import socket
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import health
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .config import Settings
 
 
 def _settings(args: argparse.Namespace, **names: str):
@@ -31,45 +39,87 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .main import create_app
-
+    """The service on its port. Refused, in one line, when another service has the data
+    directory or something listens on the port, before the database is opened."""
     settings = _settings(args, host="host", port="port", data_dir="data_dir", device="device")
     if settings.open_mode and not _is_loopback(settings.host):
         _error(f"refusing to listen on {settings.host} without API keys: anyone who can "
                f"reach it could use the service. Set DEEPCLSMOTE_API_KEYS "
                f"('tenant:key,...') or listen on 127.0.0.1")
         return 2
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host,
-                                           port=settings.port))
-    if settings.run_dir is not None:
-        _record_while_listening(server, settings.run_dir, settings.host)
-    server.run()
-    return 0 if server.started else 1
+    from . import datadir
+
+    try:
+        lock = None if settings.broker_url else datadir.hold(settings.data_dir)
+    except datadir.DataDirInUse as exc:
+        _error(str(exc))
+        return 1
+    try:
+        try:
+            sock = listen(settings.host, settings.port)
+        except OSError as exc:
+            _error(_listen_error(settings.host, settings.port, exc))
+            return 1
+        started = run_app(settings, sock)
+    finally:
+        if lock is not None:
+            lock.release()
+    return 0 if started else 1
 
 
-def _record_while_listening(server, run_dir: Path, host: str) -> None:  # noqa: ANN001 (uvicorn)
-    """For `deepclsmote health`: record ``server`` once it has bound its socket (a failed
-    bind never does) and forget it when it starts shutting down.
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, bound as uvicorn binds its own."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
-    (uvicorn re-raises SIGTERM after its graceful shutdown, so code after ``run`` does
-    not run then.)
-    """
-    health.forget(run_dir, "serve", only_mine=False)  # a record left by a killed server
-    startup, shutdown = server.startup, server.shutdown
 
-    async def startup_then_record(sockets=None) -> None:  # noqa: ANN001 (uvicorn's signature)
-        await startup(sockets)
-        if server.started:
-            port = server.servers[0].sockets[0].getsockname()[1]
-            health.record(run_dir, "serve", url=health.probe_url(host, port))
+def _listen_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use: stop what listens there, or pass --port"
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on port {port}: pass --port (1024 or above)"
+    return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or --port"
 
-    async def forget_then_shutdown(sockets=None) -> None:  # noqa: ANN001
-        health.forget(run_dir, "serve")
-        await shutdown(sockets)
 
-    server.startup, server.shutdown = startup_then_record, forget_then_shutdown
+def run_app(settings: Settings, sock: socket.socket) -> bool:
+    """uvicorn on the bound socket until it is told to stop; ``False`` if it never started
+    (the application's start-up failed, and uvicorn said why)."""
+    import uvicorn
+
+    from .main import create_app
+
+    run_dir = settings.run_dir
+    if run_dir is not None:   # for `deepclsmote health`: a record left by a killed server goes
+        health.forget(run_dir, "serve", only_mine=False)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # uvicorn says where it listens only on sockets it bound itself
+                port = sock.getsockname()[1]
+                logging.getLogger("uvicorn.error").info(
+                    "deepclsmote is serving on http://%s:%d (the dashboard at /, the API's "
+                    "documentation at /docs); press Ctrl+C to stop", settings.host, port)
+                if run_dir is not None:     # healthy from the moment it listens...
+                    health.record(run_dir, "serve", url=health.probe_url(settings.host, port))
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if run_dir is not None:         # ...until it starts stopping
+                health.forget(run_dir, "serve")
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port)
+    server = Server(config)
+    server.run(sockets=[sock])
+    return server.started
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -132,7 +182,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                            "(Celery; needs DEEPCLSMOTE_BROKER_URL)")
     worker.add_argument("--gpu", type=int, help="pin the worker to this GPU "
                                                 "(CUDA_VISIBLE_DEVICES); default: as set")
-    worker.add_argument("--name", help="Celery node name (default gpuN@host)")
+    worker.add_argument("--name", help="Celery node name, %%h the host (default gpuN@host, "
+                                       "N the GPU)")
     worker.add_argument("--jobs-per-device", type=int,
                         help="jobs this worker runs at once on its GPU, each admitted when its "
                              "memory estimate fits (default: $DEEPCLSMOTE_JOBS_PER_DEVICE or 1)")

@@ -224,18 +224,34 @@ class Client:
 
     def events(self, job_id: str, *,
                read_timeout: float | None = None) -> Generator[dict, None, None]:
-        """The job's Server-Sent Events: ``{"event", "id", "job"}``, ``progress``... ``end``.
+        """The job's Server-Sent Events, one dict each: ``snapshot``, ``progress``... ``end``.
+
+        Each is ``{"event", "id", "job", "data", "history"}``: ``data`` is what the
+        event carried (the service sends the whole job first and last, and deltas
+        between), ``job`` the job as it stands with every delta applied, and
+        ``history`` the loss parts of every epoch ended so far (``[{"epoch",
+        "losses"}]``, a train job's), whenever the stream was opened.
 
         ``read_timeout`` bounds the wait for each line (default: the client's
         timeout; the service sends a keep-alive comment every 15 s).
         """
         timeout = httpx.Timeout(self.timeout, read=read_timeout or self.timeout)
+        job: dict[str, Any] = {}
+        history: dict[int, dict] = {}
         with self._http.stream("GET", f"/v1/jobs/{job_id}/events", timeout=timeout,
                                headers={"Accept": "text/event-stream"}) as response:
             if not response.is_success:
                 response.read()
                 raise ApiError.from_response(response)
-            yield from parse_sse(response.iter_lines())
+            for event in parse_sse(response.iter_lines()):
+                data = event["job"]
+                fields = {k: v for k, v in data.items() if k != "history"}
+                whole = event["event"] in ("snapshot", "end") or not job
+                job = fields if whole else {**job, **fields}
+                for epoch in data.get("history") or []:  # a later run of an epoch wins
+                    history[epoch["epoch"]] = epoch["losses"]
+                yield {"event": event["event"], "id": event["id"], "job": job, "data": data,
+                       "history": [{"epoch": e, "losses": history[e]} for e in sorted(history)]}
 
     def wait(self, job_id: str, on_progress: Callable[[dict], None] | None = None,
              timeout: float | None = None) -> dict:
@@ -285,7 +301,10 @@ class Client:
         return self._json("GET", f"/v1/jobs/{job_id}/artifacts")
 
     def download(self, job_id: str, name: str, dest: str | os.PathLike) -> Path:
-        """Save an artifact at ``dest`` (or ``dest/name`` when ``dest`` is a folder).
+        """Save an artifact at ``dest``, or in the folder ``dest`` as ``dest/name``.
+
+        ``dest`` is a folder when it exists as one or ends with ``/``; a folder
+        that does not exist yet is made.
 
         The bytes go to a temporary file beside the target and are renamed
         into place only once their SHA-256 matches the ``X-Checksum-SHA256``
@@ -295,7 +314,8 @@ class Client:
         if not name or Path(name).name != name or name in (".", ".."):
             raise ValueError(f"an artifact name is a plain file name; got {name!r}")
         target = Path(dest)
-        if target.is_dir():
+        if target.is_dir() or os.fspath(dest).endswith(("/", os.sep)):
+            target.mkdir(parents=True, exist_ok=True)
             target = target / name
         with self._http.stream("GET", f"/v1/jobs/{job_id}/artifacts/{name}") as response:
             if not response.is_success:

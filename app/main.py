@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from . import datadir
 from .api import dashboard, datasets, health, jobs, models, recipes
 from .api.deps import OPEN_TENANT
 from .config import Settings
@@ -33,42 +34,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        storage = open_storage(settings.data_dir)
-        storage.prepare()
-        for path in storage.clean():
-            logger.info("removed an interrupted write: %s", path)
-        engine = make_engine(settings.sqlalchemy_url)
-        ensure_schema(engine)
-        sessions = session_factory(engine)
-        store, catalog = JobStore(engine, sessions), Catalog(sessions)
-        tenants = sorted(set(settings.key_hashes.values())) or [OPEN_TENANT]
-        for tenant in tenants:
-            seed_builtin(tenant=tenant, storage=storage, catalog=catalog)
-        if settings.open_mode:
-            logger.warning("no API keys configured (DEEPCLSMOTE_API_KEYS): the service is "
-                           "open to anyone who can reach it")
-        if settings.broker_url:  # scale-out: workers run the jobs; this node enqueues
-            from .jobs.distributed import Dispatcher
-
-            dispatcher = Dispatcher(settings, store)
-            scheduler = Scheduler(settings, store, storage, reconcile=dispatcher.reconcile)
-            app.state.dispatch = lambda job_id: dispatcher.enqueue([job_id])
-        else:
-            scheduler = Scheduler(settings, store, storage)
-            app.state.dispatch = lambda job_id: scheduler.wake()
-        helper = HelperProcess(settings)
-        app.state.settings, app.state.storage = settings, storage
-        app.state.store, app.state.catalog = store, catalog
-        app.state.scheduler, app.state.helper = scheduler, helper
-        app.state.metrics = Metrics(store)
-        app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-        scheduler.start()
+        # embedded: one service per data directory, checked before anything is opened
+        lock = None if settings.broker_url else datadir.hold(settings.data_dir)
         try:
-            yield
+            async with _running(app, settings, node=lock.node if lock else None):
+                yield
         finally:
-            scheduler.stop()
-            helper.stop()
-            engine.dispose()
+            if lock is not None:
+                lock.release()
 
     app = FastAPI(
         title="deepclsmote",
@@ -84,6 +57,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", dashboard.static_files(), name="static")
     return app
+
+
+@asynccontextmanager
+async def _running(app: FastAPI, settings: Settings, *, node: str | None) -> AsyncIterator[None]:
+    """The service's parts, started and stopped: storage, database, scheduler, helper."""
+    storage = open_storage(settings.data_dir)
+    storage.prepare()
+    for path in storage.clean():
+        logger.info("removed an interrupted write: %s", path)
+    engine = make_engine(settings.sqlalchemy_url)
+    ensure_schema(engine)
+    sessions = session_factory(engine)
+    store, catalog = JobStore(engine, sessions), Catalog(sessions)
+    tenants = sorted(set(settings.key_hashes.values())) or [OPEN_TENANT]
+    for tenant in tenants:
+        seed_builtin(tenant=tenant, storage=storage, catalog=catalog)
+    if settings.open_mode:
+        logger.warning("no API keys configured (DEEPCLSMOTE_API_KEYS): the service is "
+                       "open to anyone who can reach it")
+    if settings.broker_url:  # scale-out: workers run the jobs; this node enqueues
+        from .jobs.distributed import Dispatcher
+
+        dispatcher = Dispatcher(settings, store)
+        scheduler = Scheduler(settings, store, storage, reconcile=dispatcher.reconcile)
+        app.state.dispatch = lambda job_id: dispatcher.enqueue([job_id])
+    else:
+        scheduler = Scheduler(settings, store, storage, node=node)
+        app.state.dispatch = lambda job_id: scheduler.wake()
+    helper = HelperProcess(settings)
+    app.state.settings, app.state.storage = settings, storage
+    app.state.store, app.state.catalog = store, catalog
+    app.state.scheduler, app.state.helper = scheduler, helper
+    app.state.metrics = Metrics(store)
+    app.state.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.stop()
+        helper.stop()
+        engine.dispose()
 
 
 __all__ = ["create_app"]

@@ -20,6 +20,7 @@ from deepclsmote.evaluation.methods import METHODS as _METHODS
 from deepclsmote.evaluation.protocol import class_warnings
 from deepclsmote.recipes import RECIPES as _RECIPES
 
+from .db.catalog import Names, model_name
 from .errors import ErrorDetail
 
 #: A seed (``random_state``); 32 bits, as NumPy's generators take them.
@@ -133,7 +134,10 @@ class DatasetUploaded(DatasetPublic):
 # --- models -----------------------------------------------------------------
 class ModelPublic(_Out):
     id: str
+    name: str = Field(description="its dataset's name and its recipe, 'digits · recommended' "
+                                  "(models have no name of their own)")
     dataset_id: str | None
+    dataset_name: str | None = Field(None, description="null: uploaded, or dataset deleted")
     job_id: str | None
     method: str = Field(description="the sampler class: deepclsmote or deepsmote")
     recipe: str | None = Field(None, description="the recipe it was trained with; null for "
@@ -147,6 +151,15 @@ class ModelPublic(_Out):
 
     _created = field_validator("created_at", mode="before")(lambda v: _ts(v) if isinstance(
         v, float) else v)
+
+    @classmethod
+    def of(cls, model: Any, names: Names) -> ModelPublic:
+        dataset_name = names.datasets.get(model.dataset_id or "")
+        return cls.model_validate({
+            **{k: getattr(model, k) for k in cls.model_fields if hasattr(model, k)},
+            "dataset_name": dataset_name,
+            "name": model_name(dataset_name=dataset_name, dataset_id=model.dataset_id,
+                               recipe=model.recipe, method=model.method)})
 
 
 class RecipePublic(BaseModel):
@@ -228,10 +241,13 @@ class SampleParams(_Params):
 
     sampling_strategy: StrategyName | Annotated[float, Field(gt=0, le=1)] | dict[
         str, Annotated[int, Field(ge=0, le=1_000_000)]] = "auto"
-    random_state: Seed | None = None
+    random_state: Seed | None = Field(
+        None, description="the seed of the new images; null: a fresh one for each synchronous "
+                          "request (its X-Random-State header names it), the model's own seed "
+                          "for a generate job")
     near_copies: Literal["keep", "flag", "drop"] = Field(
         "keep", description="synthetic images closer to a real image of their class than 99 % "
-                            "of real images are to each other: `keep` them, `flag` them (an "
+                            "of real images are to each other: `keep` them, `flag` them (a "
                             "`near_copy` array in .npz outputs, `near_copies.txt` in zips), or "
                             "`drop` them and draw others in their place (a job that cannot "
                             "fill its counts in 10 draws fails, code `near_copies`)")
@@ -331,7 +347,10 @@ class JobPublic(_Out):
     kind: Literal["train", "generate", "evaluate"]
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     dataset_id: str | None
+    dataset_name: str | None = Field(None, description="null: none, or deleted")
     model_id: str | None
+    model_name: str | None = Field(None, description="the model's name (its dataset's and "
+                                                     "its recipe); null: none yet, or deleted")
     params: dict[str, Any]
     progress: Progress
     result: dict[str, Any] | None
@@ -344,11 +363,14 @@ class JobPublic(_Out):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, job: Any) -> JobPublic:
+    def of(cls, job: Any, names: Names | None = None) -> JobPublic:
         error = (ErrorDetail(code=job.error_code, message=job.error_message or "")
                  if job.error_code else None)
+        names = names or Names()
         return cls(id=job.id, kind=job.kind, status=job.status, dataset_id=job.dataset_id,
-                   model_id=job.model_id, params=job.params or {},
+                   dataset_name=names.datasets.get(job.dataset_id or ""),
+                   model_id=job.model_id, model_name=names.models.get(job.model_id or ""),
+                   params=job.params or {},
                    progress=Progress(**(job.progress or {})), result=job.result, error=error,
                    attempts=job.attempts, max_attempts=job.max_attempts,
                    cancel_requested=bool(job.cancel_requested), created_at=_ts(job.created_at),

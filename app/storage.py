@@ -7,6 +7,7 @@ Layout under the data directory (the same on every host that mounts it)::
     models/<id>/                   a model saved by the library (config.json, weights.pt)
     jobs/<id>/artifacts/<name>     what a job produced
     jobs/<id>/work/                a job's checkpoint and outcome, private to the job
+    jobs/<id>/epochs.jsonl         a train job's loss parts, a line per epoch as it ends
     uploads/                       bodies being received (emptied at start)
 
 Every file appears complete or not at all: it is written to a temporary name
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import mimetypes
 import os
 import re
@@ -37,6 +39,7 @@ from typing import IO, Any
 import numpy as np
 
 _TMP = ".tmp-"
+_EPOCHS = "epochs.jsonl"
 _PREVIEW_LOCK = threading.Lock()
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -176,6 +179,36 @@ class Storage:
         path = self.root / "jobs" / _checked_id(job_id) / "work"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def append_epoch(self, job_id: str, record: dict[str, Any]) -> None:
+        """Add one epoch's line to the job's loss history (``{"epoch", "losses"}``).
+
+        One ``write`` of one line to a file opened for appending: a reader sees
+        whole lines, and at worst a last line still being written, which it skips.
+        """
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        path = self.root / "jobs" / _checked_id(job_id) / _EPOCHS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as f:
+            f.write(line)
+
+    def read_epochs(self, job_id: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """The history's whole lines from byte ``offset`` on, and the offset after them."""
+        path = self.root / "jobs" / _checked_id(job_id) / _EPOCHS
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                blob = f.read()
+        except FileNotFoundError:
+            return [], offset
+        whole = blob[:blob.rfind(b"\n") + 1]
+        records = []
+        for line in whole.splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:  # not ours to fail on: a torn line from a crash
+                continue
+        return records, offset + len(whole)
 
     def artifact_path(self, job_id: str, name: str) -> Path:
         if not _SAFE_NAME.match(name):

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import previews, uploads
+from ..db.tables import Dataset
 from ..errors import Conflict, InvalidInput, NotFound, responses
 from ..ingest import UploadOptions
 from ..schemas import (
@@ -23,6 +24,8 @@ from ..schemas import (
 )
 from . import links
 from .deps import (
+    TOTAL_COUNT,
+    TOTAL_HEADER,
     CatalogDep,
     Limit,
     MetricsDep,
@@ -95,10 +98,13 @@ async def upload_dataset(
 
 
 @router.get("", response_model=list[DatasetPublic],
-            responses={**responses(401), 200: {"links": links.FIRST_DATASET}})
-def list_datasets(tenant: TenantDep, catalog: CatalogDep,
+            responses={**responses(401), 200: {"links": links.FIRST_DATASET,
+                                               "headers": TOTAL_HEADER}})
+def list_datasets(response: Response, tenant: TenantDep, catalog: CatalogDep,
                   limit: Limit = 100,
                   offset: Offset = 0) -> list[DatasetPublic]:
+    """Datasets, oldest first, a page at a time; ``X-Total-Count`` says how many in all."""
+    response.headers[TOTAL_COUNT] = str(catalog.count(Dataset, tenant=tenant))
     return [DatasetPublic.model_validate(r)
             for r in catalog.datasets(tenant=tenant, limit=limit, offset=offset)]
 

@@ -117,3 +117,9 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 #: Paging of the list endpoints (bounded: a huge offset is an error, not an overflow).
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="skip this many")]
+#: The header of a list's answer that says how many items there are in all.
+TOTAL_COUNT = "X-Total-Count"
+TOTAL_HEADER = {TOTAL_COUNT: {
+    "description": "how many items match in all, whatever limit and offset; a page is "
+                   "limit items from offset",
+    "schema": {"type": "integer", "minimum": 0}}}

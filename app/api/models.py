@@ -9,12 +9,23 @@ from fastapi import APIRouter, Body, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from .. import uploads
+from ..db.tables import Model
 from ..errors import Conflict, NotFound, responses
 from ..jobs import service
 from ..schemas import ModelPublic, SampleParams
 from ..service_info import VERSION
 from . import links
-from .deps import CatalogDep, Limit, Offset, SettingsDep, StorageDep, StoreDep, TenantDep
+from .deps import (
+    TOTAL_COUNT,
+    TOTAL_HEADER,
+    CatalogDep,
+    Limit,
+    Offset,
+    SettingsDep,
+    StorageDep,
+    StoreDep,
+    TenantDep,
+)
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -27,18 +38,24 @@ def _model(model_id: str, tenant: str, catalog):
 
 
 @router.get("", response_model=list[ModelPublic],
-            responses={**responses(401), 200: {"links": links.FIRST_MODEL}})
-def list_models(tenant: TenantDep, catalog: CatalogDep, dataset_id: str | None = None,
-                limit: Limit = 100,
+            responses={**responses(401), 200: {"links": links.FIRST_MODEL,
+                                               "headers": TOTAL_HEADER}})
+def list_models(response: Response, tenant: TenantDep, catalog: CatalogDep,
+                dataset_id: str | None = None, limit: Limit = 100,
                 offset: Offset = 0) -> list[ModelPublic]:
-    return [ModelPublic.model_validate(m) for m in
-            catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)]
+    """Models, newest first, a page at a time; ``X-Total-Count`` says how many in all."""
+    rows = catalog.models(tenant=tenant, dataset_id=dataset_id, limit=limit, offset=offset)
+    response.headers[TOTAL_COUNT] = str(catalog.count(Model, tenant=tenant,
+                                                      dataset_id=dataset_id))
+    names = catalog.names(tenant=tenant, dataset_ids=[m.dataset_id for m in rows])
+    return [ModelPublic.of(m, names) for m in rows]
 
 
 @router.get("/{model_id}", response_model=ModelPublic,
             responses={**responses(401, 404), 200: {"links": links.MODEL}})
 def get_model(model_id: str, tenant: TenantDep, catalog: CatalogDep) -> ModelPublic:
-    return ModelPublic.model_validate(_model(model_id, tenant, catalog))
+    row = _model(model_id, tenant, catalog)
+    return ModelPublic.of(row, catalog.names(tenant=tenant, dataset_ids=[row.dataset_id]))
 
 
 @router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -69,22 +86,32 @@ async def upload_model(
         uploads.store_model_upload, dest, tenant=tenant, size=size, storage=storage,
         catalog=catalog, inspect=request.app.state.helper, library=VERSION)
     response.headers["Location"] = f"/v1/models/{row.id}"
-    return ModelPublic.model_validate(row)
+    return ModelPublic.of(row, catalog.names(tenant=tenant))
 
 
 @router.post("/{model_id}/samples", responses={
     **responses(400, 401, 404, 422, 503),
     200: {"content": {"application/octet-stream": {}},
-          "description": "an .npz with arrays images and labels"}})
+          "description": "an .npz with arrays images and labels",
+          "headers": {"X-Random-State": {
+              "description": "the seed these images were drawn with: the request's "
+                             "random_state, or a fresh one; send it as random_state to draw "
+                             "the same images again",
+              "schema": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}}}}})
 async def sample_now(model_id: str, request: Request, tenant: TenantDep,
                      settings: SettingsDep, catalog: CatalogDep, storage: StorageDep,
                      params: Annotated[SampleParams, Body()]) -> Response:
-    """A few synthetic images at once (at most ``max_sync_samples``), as ``.npz``."""
+    """A few synthetic images at once (at most ``max_sync_samples``), as ``.npz``.
+
+    Without ``random_state`` each request draws new images, from a fresh seed that the
+    ``X-Random-State`` header names."""
     row = _model(model_id, tenant, catalog)
     service.check_strategy(params.sampling_strategy, [c["name"] for c in row.classes])
+    seed = params.random_state if params.random_state is not None else service.fresh_seed()
     blob = await run_in_threadpool(
         request.app.state.helper.call, "sample", str(storage.model_dir(row.id)),
-        params.sampling_strategy, params.random_state, settings.device,
-        settings.max_sync_samples, params.near_copies)
+        params.sampling_strategy, seed, settings.device, settings.max_sync_samples,
+        params.near_copies)
     return Response(blob, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{Path(row.id)}.npz"'})
+                    headers={"Content-Disposition": f'attachment; filename="{Path(row.id)}.npz"',
+                             "X-Random-State": str(seed)})

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .tables import Job, JobStatus, Model
@@ -23,6 +23,19 @@ S = JobStatus
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def _matching(q: Any, *, tenant: str, status: str | None, kind: str | None,
+              dataset_id: str | None) -> Any:
+    """A query narrowed to the tenant's jobs and the filters given."""
+    q = q.where(Job.tenant == tenant)
+    if status:
+        q = q.where(Job.status == status)
+    if kind:
+        q = q.where(Job.kind == kind)
+    if dataset_id:
+        q = q.where(Job.dataset_id == dataset_id)
+    return q
 
 
 class JobStore:
@@ -43,16 +56,19 @@ class JobStore:
 
     def find(self, *, tenant: str, status: str | None = None, kind: str | None = None,
              dataset_id: str | None = None, limit: int = 100, offset: int = 0) -> list[Job]:
-        q = select(Job).where(Job.tenant == tenant)
-        if status:
-            q = q.where(Job.status == status)
-        if kind:
-            q = q.where(Job.kind == kind)
-        if dataset_id:
-            q = q.where(Job.dataset_id == dataset_id)
+        q = _matching(select(Job), tenant=tenant, status=status, kind=kind,
+                      dataset_id=dataset_id)
         q = q.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
         with self.sessions() as s:
             return list(s.scalars(q))
+
+    def count(self, *, tenant: str, status: str | None = None, kind: str | None = None,
+              dataset_id: str | None = None) -> int:
+        """How many jobs :meth:`find` would list without a limit."""
+        q = _matching(select(func.count()).select_from(Job), tenant=tenant, status=status,
+                      kind=kind, dataset_id=dataset_id)
+        with self.sessions() as s:
+            return int(s.scalar(q) or 0)
 
     def count_active(self, *, tenant: str) -> int:
         q = select(func.count()).select_from(Job).where(
@@ -244,18 +260,21 @@ class JobStore:
                                  f"{job.attempts} attempts; submit it again")
         return job.status
 
-    def recover(self, *, expired_only: bool) -> dict[str, str]:
+    def recover(self, *, node: str | None = None) -> dict[str, str]:
         """Running jobs nobody holds any more: those whose lease expired (a runner that
-        died), or all of them (an embedded service starting: its runners died with it)."""
+        died), and with ``node``, those leased by an earlier life of that node (an embedded
+        service starting: its runners died with it). Another node's live lease stays."""
         now = time.time()
-        q = select(Job).where(Job.status == S.RUNNING)
-        if expired_only:
-            q = q.where(Job.lease_expires_at < now)
+        gone = Job.lease_expires_at < now
+        if node:
+            gone = or_(gone, Job.lease_owner.startswith(f"{node}:", autoescape=True))
+        q = select(Job).where(Job.status == S.RUNNING, gone)
         out = {}
         with self.sessions() as s, s.begin():
             for job in s.scalars(q.with_for_update(skip_locked=True) if self._postgres else q):
+                expired = job.lease_expires_at is not None and job.lease_expires_at < now
                 out[job.id] = self._release_row(
-                    job, "its runner stopped renewing the lease" if expired_only
+                    job, "its runner stopped renewing the lease" if expired
                     else "the service restarted")
         return out
 

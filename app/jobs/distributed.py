@@ -86,7 +86,8 @@ def _task(task, job_id: str) -> None:  # noqa: ANN001 (Celery's bound task)
     from .supervisor import JobRun
 
     settings, store, storage, device = _worker_parts(os.environ["DEEPCLSMOTE_WORKER_SETTINGS"])
-    owner = f"{task.request.hostname}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    # the lease column holds 64 characters; a long host name is cut, pid and random kept
+    owner = f"{task.request.hostname[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     while (job := claim_next(store, device, owner, settings.lease_seconds, _noted)) is None:
         if not store.fair_queue(limit=1):
             logger.info("message of job %s: nothing queued to run", job_id)
@@ -138,6 +139,27 @@ class Dispatcher:
             self.enqueue(stale)
 
 
+def worker_name(gpu: int | None, name: str | None = None) -> str:
+    """The worker's Celery node name, unique per host and GPU: ``gpu0@<host>``.
+
+    The GPU is ``--gpu``, else ``CUDA_VISIBLE_DEVICES``; a worker with neither is
+    ``cpu<pid>@<host>``. A name given (``--name``) is read as Celery's own ``-n``
+    reads it: ``%h``, ``%n`` and ``%d`` are expanded, and a name without ``@`` is a
+    host. (``Worker(hostname=...)`` expands nothing itself.)
+    """
+    from celery.utils.nodenames import default_nodename, host_format
+
+    if name is None:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+        if gpu is not None:
+            name = f"gpu{gpu}@%h"
+        elif visible:
+            name = f"gpu{visible.replace(',', '-')}@%h"
+        else:
+            name = f"cpu{os.getpid()}@%h"
+    return host_format(default_nodename(name))
+
+
 def run_worker(settings: Settings, *, gpu: int | None, name: str | None = None) -> None:
     """``deepclsmote worker``: one Celery worker pinned to one GPU, ``jobs_per_device`` jobs
     at a time."""
@@ -148,10 +170,9 @@ def run_worker(settings: Settings, *, gpu: int | None, name: str | None = None) 
     # a job's task only waits on its child process: threads are enough to run several
     jobs = settings.jobs_per_device
     worker = app.Worker(pool="threads" if jobs > 1 else "solo", concurrency=jobs,
-                        queues=[settings.queue],
-                        hostname=name or f"gpu{gpu if gpu is not None else 'cpu'}@%h",
+                        queues=[settings.queue], hostname=worker_name(gpu, name),
                         loglevel="INFO", without_gossip=True, without_mingle=True)
     worker.start()
 
 
-__all__ = ["Dispatcher", "make_celery", "run_worker"]
+__all__ = ["Dispatcher", "make_celery", "run_worker", "worker_name"]

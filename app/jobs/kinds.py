@@ -83,9 +83,10 @@ def train(ctx: JobContext) -> Outcome:
         # the time left from the epochs this run measured (a resumed run starts mid-way)
         first = clock.setdefault("first_epoch", epoch - 1)
         per_epoch = (time.perf_counter() - clock["start"]) / max(1, epoch - first)
+        losses = {k: float(v) for k, v in parts.items()}
+        ctx.storage.append_epoch(job.id, {"epoch": epoch, "losses": losses})  # history first
         ctx.progress(stage="training", epoch=epoch, epochs=total, fraction=epoch / total,
-                     losses={k: float(v) for k, v in parts.items()},
-                     seconds_left=_rounded(per_epoch * (total - epoch)))
+                     losses=losses, seconds_left=_rounded(per_epoch * (total - epoch)))
 
     sampler = make_sampler(recipe, **overrides, device=ctx.settings.device, callback=on_epoch,
                            checkpoint_path=ctx.work_dir / "train_state.pt",
@@ -117,20 +118,26 @@ def train(ctx: JobContext) -> Outcome:
     return result, model
 
 
-def _zip_pngs(images: np.ndarray, labels: np.ndarray, near_copy: np.ndarray | None) -> bytes:
-    """An ImageFolder zip; with ``near_copy``, also ``near_copies.txt``, the paths flagged."""
+def _zip_pngs(images: np.ndarray, labels: np.ndarray, synthetic: np.ndarray,
+              near_copy: np.ndarray | None) -> bytes:
+    """An ImageFolder: ``<class>/real-000001.png``, ``<class>/synthetic-000001.png``; with
+    ``near_copy``, also ``near_copies.txt``, the paths of the images flagged.
+
+    The marker is in the file's name, not a folder, so that every ImageFolder reader
+    (``<class>/<image>``) reads the classes as they are and the images as one set.
+    """
     from PIL import Image
 
     buf = io.BytesIO()
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     flagged = []
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # PNGs are compressed already
-        for i, (img, lab) in enumerate(zip(images, labels, strict=True)):
-            name = str(lab)
-            seen[name] = seen.get(name, 0) + 1
+        for i, (img, lab, fake) in enumerate(zip(images, labels, synthetic, strict=True)):
+            key = (str(lab), "synthetic" if fake else "real")
+            seen[key] = seen.get(key, 0) + 1
             png = io.BytesIO()
             Image.fromarray(img).save(png, format="PNG")
-            path = f"{_safe(name)}/{seen[name]:06d}.png"
+            path = f"{_safe(key[0])}/{key[1]}-{seen[key]:06d}.png"
             zf.writestr(path, png.getvalue())
             if near_copy is not None and near_copy[i]:
                 flagged.append(path)
@@ -192,18 +199,20 @@ def generate(ctx: JobContext) -> Outcome:
         near_out = np.concatenate([np.zeros(len(real[1]), bool), near])
     else:
         X_out, y_out, near_out = X_new, y_new, near
+    synthetic = np.arange(len(y_out)) >= len(y_out) - len(y_new)  # the new images come last
     flag = near_out if policy == "flag" else None
     artifacts = []
     if p["output"] == "zip":
-        blob = _zip_pngs(X_out, y_out, flag)
+        blob = _zip_pngs(X_out, y_out, synthetic, flag)
         artifacts.append(ctx.storage.write_artifact(job.id, "samples.zip",
                                                     lambda f: f.write(blob)))
     else:
         def write_npz(f) -> None:
             if flag is None:
-                np.savez_compressed(f, images=X_out, labels=y_out)
+                np.savez_compressed(f, images=X_out, labels=y_out, is_synthetic=synthetic)
             else:
-                np.savez_compressed(f, images=X_out, labels=y_out, near_copy=flag)
+                np.savez_compressed(f, images=X_out, labels=y_out, is_synthetic=synthetic,
+                                    near_copy=flag)
         artifacts.append(ctx.storage.write_artifact(job.id, "samples.npz", write_npz))
     quality_json = json.dumps(report, indent=1).encode()
     artifacts.append(ctx.storage.write_artifact(job.id, "quality.json",

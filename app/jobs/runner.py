@@ -125,6 +125,12 @@ def failure(exc: BaseException, job_failed: type) -> tuple[str, str]:
     return "internal_error", f"{type(exc).__name__}: {exc}"[:500]
 
 
+def user_caused(exc: BaseException, job_failed: type) -> bool:
+    """A failure of the request, not of the service: a job that cannot succeed as asked,
+    or the library refusing the data or the parameters (its ValueError and TypeError)."""
+    return isinstance(exc, (job_failed, ValueError, TypeError))
+
+
 def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
     """Entry point of the child process."""
     _die_with_parent(parent)
@@ -155,9 +161,12 @@ def run_job(job_id: str, owner: str, settings_json: str, parent: int) -> None:
         if model is not None:
             outcome["model"] = {c.name: getattr(model, c.name) for c in Model.__table__.columns}
     except Exception as exc:  # noqa: BLE001 - the user gets a message, the log the trace
-        outcome = {"status": "failed", "error": list(failure(exc, JobFailed))}
-        logger.log(logging.INFO if isinstance(exc, JobFailed) else logging.ERROR,
-                   "job %s failed: %s", job_id, outcome["error"][0], exc_info=True)
+        code, message = failure(exc, JobFailed)
+        outcome = {"status": "failed", "error": [code, message]}
+        if user_caused(exc, JobFailed):  # the message says it all: no trace of our code
+            logger.info("job %s failed (%s): %s", job_id, code, message)
+        else:
+            logger.error("job %s failed (%s): %s", job_id, code, message, exc_info=True)
     write_outcome(work, outcome)
     engine.dispose()
 

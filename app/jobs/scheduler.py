@@ -31,18 +31,22 @@ from .supervisor import SPAWN, JobRun
 logger = logging.getLogger(__name__)
 
 
-def node_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def node_name(node: str | None = None) -> str:
+    """A runner's lease owner: ``<node>:<pid>:<random>``, the node being the data directory's
+    id (embedded) or the host name; a lease column holds 64 characters."""
+    prefix = node or socket.gethostname()[:40]
+    return f"{prefix}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
 
 
 class Scheduler:
     """Claim, spawn, watch. One per service process."""
 
     def __init__(self, settings: Settings, store: JobStore, storage: Storage,
-                 reconcile: Callable[[], Any] | None = None):
+                 reconcile: Callable[[], Any] | None = None, node: str | None = None):
         self.settings, self.store, self.storage = settings, store, storage
         self.reconcile = reconcile
-        self.owner = node_name()
+        self.node = node
+        self.owner = node_name(node)
         self.running: dict[str, JobRun] = {}
         self.device: dict[str, Any] = {}
         self.slots = Device(settings)
@@ -50,6 +54,8 @@ class Scheduler:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._probe_thread: threading.Thread | None = None
+        self._probe_process: Any = None
 
     @property
     def runs_jobs(self) -> bool:
@@ -57,14 +63,16 @@ class Scheduler:
 
     # --- lifecycle --------------------------------------------------------
     def start(self) -> None:
-        if self.runs_jobs:  # embedded: whatever was running died with the last process
-            for job_id, status in self.store.recover(expired_only=False).items():
+        if self.runs_jobs:  # embedded: what this node was running died with its last life
+            for job_id, status in self.store.recover(node=self.node).items():
                 logger.warning("job %s was running when the service stopped: now %s",
                                job_id, status)
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
         self._thread.start()
         if self.runs_jobs:
-            threading.Thread(target=self._probe, name="device-probe", daemon=True).start()
+            self._probe_thread = threading.Thread(target=self._probe, name="device-probe",
+                                                  daemon=True)
+            self._probe_thread.start()
 
     def stop(self) -> None:
         """Stop claiming; kill running children and queue their jobs again."""
@@ -75,6 +83,11 @@ class Scheduler:
         for run in list(self.running.values()):
             run.release("the service stopped")
         self.running.clear()
+        probe = self._probe_process
+        if probe is not None and probe.is_alive():
+            probe.kill()  # its thread then ends at once, rather than in the interpreter's exit
+        if self._probe_thread is not None:
+            self._probe_thread.join(timeout=5)
 
     def wake(self) -> None:
         """A job was submitted or cancelled: look now rather than at the next poll."""
@@ -95,7 +108,7 @@ class Scheduler:
             self._wake.clear()
 
     def tick(self) -> None:
-        self.store.recover(expired_only=True)
+        self.store.recover()
         if self.reconcile is not None:
             self.reconcile()
             return
@@ -112,15 +125,20 @@ class Scheduler:
                                           self.storage).start()
 
     def _probe(self) -> None:
+        """Which device jobs get, asked of a child; quietly nothing if the service stops first."""
         parent, child = SPAWN.Pipe(duplex=False)
         process = SPAWN.Process(target=runner.probe_device, name="device-probe",
                                 args=(self.settings.model_dump_json(), child), daemon=True)
-        process.start()
-        child.close()
-        if parent.poll(120):
-            self.device = parent.recv()
-            self.slots.limit = budget(self.settings, self.device.get("memory_total"))
-        process.join(timeout=5)
+        try:
+            self._probe_process = process
+            process.start()
+            child.close()
+            if parent.poll(120):
+                self.device = parent.recv()
+                self.slots.limit = budget(self.settings, self.device.get("memory_total"))
+            process.join(timeout=5)
+        except (EOFError, OSError, ValueError) as exc:  # the service is stopping
+            logger.debug("device probe ended early: %r", exc)
 
 
 __all__ = ["Scheduler", "node_name"]

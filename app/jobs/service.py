@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from typing import Any
 
 from deepclsmote.evaluation.config import ExperimentConfig
@@ -192,6 +193,11 @@ def _check_trainable(params: dict[str, Any], classes: list[dict[str, Any]]) -> N
                            code="k_neighbors_too_large")
 
 
+def fresh_seed() -> int:
+    """A new ``random_state`` for a request that gave none (32 bits, as the schema's)."""
+    return secrets.randbelow(2**32)
+
+
 def cancel(job_id: str, *, tenant: str, store: JobStore) -> Job:
     job = store.request_cancel(job_id, tenant=tenant)
     if job is None:
@@ -199,5 +205,5 @@ def cancel(job_id: str, *, tenant: str, store: JobStore) -> Job:
     return job
 
 
-__all__ = ["cancel", "check_evaluable", "check_strategy", "experiment_config", "model_id_for",
-           "resolve_train", "submit", "train_fingerprint"]
+__all__ = ["cancel", "check_evaluable", "check_strategy", "experiment_config", "fresh_seed",
+           "model_id_for", "resolve_train", "submit", "train_fingerprint"]

@@ -157,9 +157,13 @@ function enumOf(prop, all) {
 }
 
 // --- live jobs ----------------------------------------------------------------
-// Server-Sent Events through fetch (EventSource cannot send the API key);
-// polling once a second if the stream breaks.
+// Server-Sent Events through fetch (EventSource cannot send the API key): a
+// snapshot of the job with the loss history so far, then deltas (what changed,
+// and the epochs ended since), then the finished job. onJob(job, epochs) gets the
+// job as it stands and the epochs the event brought. Polling once a second if the
+// stream breaks.
 async function watchJob(jobId, onJob, signal) {
+  let job = null;
   try {
     const response = await fetch(`/v1/jobs/${jobId}/events`, { headers: headers(), signal });
     if (!response.ok) throw await errorOf(response);
@@ -171,15 +175,16 @@ async function watchJob(jobId, onJob, signal) {
       buffer = (buffer + value).replace(/\r\n/g, "\n");
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
+        const block = buffer.slice(0, cut).split("\n");
         buffer = buffer.slice(cut + 2);
-        const data = block.split("\n").filter((l) => l.startsWith("data:"))
+        const event = (block.find((l) => l.startsWith("event:")) || "event: message").slice(6).trim();
+        const data = block.filter((l) => l.startsWith("data:"))
           .map((l) => l.slice(5).trimStart()).join("\n");
-        if (data) {
-          const job = JSON.parse(data);
-          onJob(job);
-          if (TERMINAL.has(job.status)) return;
-        }
+        if (!data) continue;
+        const { history = [], ...fields } = JSON.parse(data);
+        job = event === "progress" && job ? { ...job, ...fields } : fields;
+        onJob(job, history);
+        if (TERMINAL.has(job.status)) return;
       }
     }
   } catch (err) {
@@ -189,7 +194,7 @@ async function watchJob(jobId, onJob, signal) {
   while (!signal.aborted) {  // the stream broke: poll until the job ends
     try {
       const job = await api("GET", `/v1/jobs/${jobId}`, { signal });
-      onJob(job);
+      onJob(job, []);
       if (TERMINAL.has(job.status)) return;
     } catch (err) {
       if (err.name === "AbortError") return;
@@ -200,28 +205,49 @@ async function watchJob(jobId, onJob, signal) {
 }
 
 // --- charts -------------------------------------------------------------------
-function barChart(items, { width = 560, height = 200, label = "count" } = {}) {
+// Class counts as horizontal bars, a row per class with its name on the left:
+// readable at 10 classes or 43 (GTSRB) or more (the box scrolls past its height).
+const CHART_FONT = "11px system-ui, sans-serif";
+let measureCtx = null;
+function textWidth(text) {
+  measureCtx = measureCtx || document.createElement("canvas").getContext("2d");
+  measureCtx.font = CHART_FONT;
+  return measureCtx.measureText(text).width;
+}
+
+function fitted(text, width) {
+  if (textWidth(text) <= width) return text;
+  let cut = text;
+  while (cut && textWidth(`${cut}…`) > width) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+function barChart(items, { plotWidth = 320, label = "count" } = {}) {
+  const row = 16, top = 4, bottom = 22, gap = 8, room = 44;  // room: the count after a bar
+  const names = Math.min(320, Math.max(24, ...items.map((d) => textWidth(d.name))));
+  const left = names + gap, width = left + plotWidth + room;
+  const height = top + items.length * row + bottom;
   const max = Math.max(1, ...items.map((d) => d.value));
-  const left = 44, bottom = 34, top = 8;
-  const band = (width - left - 8) / Math.max(1, items.length);
   const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
-                         "aria-label": `${label} per class` });
-  const plotH = height - bottom - top;
-  svg.append(s("line", { class: "axis", x1: left, y1: top + plotH, x2: width - 4, y2: top + plotH }));
+                         class: "bar-chart", "aria-label": `${label} per class` });
+  const axisY = top + items.length * row;
+  svg.append(s("line", { class: "axis", x1: left, y1: top, x2: left, y2: axisY }));
   for (const tick of [0, max / 2, max]) {
-    const y = top + plotH - (tick / max) * plotH;
-    svg.append(s("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, fmtTick(tick)));
+    svg.append(s("text", { x: left + (tick / max) * plotWidth, y: axisY + 14, "text-anchor": "middle" },
+                 fmtTick(tick)));
   }
   items.forEach((d, i) => {
-    const bh = (d.value / max) * plotH;
-    const x = left + i * band + band * 0.15;
-    svg.append(s("rect", { class: "bar", x, y: top + plotH - bh, width: band * 0.7,
-                           height: Math.max(0, bh), "data-class": d.name },
+    const y = top + i * row;
+    const w = (d.value / max) * plotWidth;
+    svg.append(s("g", {}, s("title", {}, d.name),
+                 s("text", { class: "bar-name", x: names, y: y + row / 2 + 4, "text-anchor": "end" },
+                   fitted(d.name, names))));
+    svg.append(s("rect", { class: "bar", x: left, y: y + 2, width: Math.max(0, w), height: row - 4,
+                           "data-class": d.name },
                  s("title", {}, `${d.name}: ${d.value}`)));
-    svg.append(s("text", { x: x + band * 0.35, y: height - bottom + 14, "text-anchor": "middle" },
-                 d.name.length > 8 ? `${d.name.slice(0, 7)}…` : d.name));
+    svg.append(s("text", { x: left + w + 4, y: y + row / 2 + 4 }, d.value));
   });
-  return svg;
+  return h("div", { class: "bar-chart-box" }, svg);
 }
 
 function fmtTick(v) { return v >= 1000 ? `${(v / 1000).toFixed(1)}k` : (v % 1 ? v.toFixed(2) : v); }
@@ -620,12 +646,12 @@ function evaluateForm(ds, all) {
 function modelsTable(models) {
   if (!models.length) return h("p", { class: "muted" }, "No models yet.");
   return h("table", { class: "models-table" },
-    h("thead", {}, h("tr", {}, ["model", "recipe", "epochs", "classes", "image", "created"]
+    h("thead", {}, h("tr", {}, ["model", "name", "epochs", "classes", "image", "created"]
       .map((t) => h("th", {}, t)))),
     h("tbody", {}, models.map((m) => h("tr", { class: "clickable", dataset: { id: m.id },
                                              onclick: () => go(`#/models/${m.id}`) },
       h("td", { class: "mono" }, h("a", { href: `#/models/${m.id}` }, shortId(m.id))),
-      h("td", {}, m.recipe || m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
+      h("td", {}, m.name || m.recipe || m.method), h("td", {}, m.params.epochs ?? "—"), h("td", {}, m.classes.length),
       h("td", {}, m.image_shape.join("×")), h("td", {}, when(m.created_at))))));
 }
 
@@ -637,12 +663,12 @@ async function modelsPage(root, signal) {
 async function modelPage(root, signal, id) {
   const m = await api("GET", `/v1/models/${id}`, { signal });
   root.replaceChildren(
-    h("h1", {}, `Model ${shortId(m.id)}`),
+    h("h1", {}, `Model ${m.name || shortId(m.id)}`),
     h("div", { class: "card" }, h("dl", { class: "facts" },
       h("dt", {}, "id"), h("dd", { class: "mono" }, m.id),
       h("dt", {}, "recipe"), h("dd", { id: "model-recipe" }, m.recipe || `not recorded (${m.method})`),
       h("dt", {}, "dataset"), h("dd", {}, m.dataset_id
-        ? h("a", { href: `#/datasets/${m.dataset_id}` }, shortId(m.dataset_id)) : "—"),
+        ? h("a", { href: `#/datasets/${m.dataset_id}` }, m.dataset_name || shortId(m.dataset_id)) : "—"),
       h("dt", {}, "trained by"), h("dd", {}, m.job_id
         ? h("a", { href: `#/jobs/${m.job_id}` }, shortId(m.job_id)) : "an upload"),
       h("dt", {}, "parameters"), h("dd", { class: "mono" },
@@ -723,6 +749,12 @@ function timeLeft(seconds) {
   return `about ${(seconds / 3600).toFixed(1)} h left`;
 }
 
+// A dataset's or model's name, its id on hover (and its short id when it has no name).
+function named(name, id) {
+  if (!id) return "—";
+  return h("span", { title: id }, name || h("span", { class: "mono" }, `${shortId(id)} (deleted)`));
+}
+
 function jobsTable(jobs) {
   if (!jobs.length) return h("p", { class: "muted" }, "No jobs yet.");
   return h("table", { class: "jobs-table" },
@@ -733,7 +765,7 @@ function jobsTable(jobs) {
       h("td", { class: "mono" }, h("a", { href: `#/jobs/${j.id}` }, shortId(j.id))),
       h("td", {}, j.kind), h("td", {}, statusBadge(j.status)),
       h("td", { class: "muted" }, j.error ? j.error.message : progressText(j)),
-      h("td", { class: "mono" }, shortId(j.dataset_id)), h("td", { class: "mono" }, shortId(j.model_id)),
+      h("td", {}, named(j.dataset_name, j.dataset_id)), h("td", {}, named(j.model_name, j.model_id)),
       h("td", {}, when(j.created_at))))));
 }
 
@@ -779,7 +811,7 @@ async function jobPage(root, signal, id) {
     results].filter(Boolean));
 
   let shownResults = false;
-  function render(job) {
+  function render(job, epochs = []) {
     badge.replaceChildren(statusBadge(job.status));
     const p = job.progress || {};
     const fraction = job.status === "succeeded" ? 1 : (p.fraction ?? 0);
@@ -789,8 +821,9 @@ async function jobPage(root, signal, id) {
     if (job.cancel_requested && !TERMINAL.has(job.status)) cancel.disabled = true;
     error.hidden = !job.error;
     if (job.error) error.textContent = `${job.error.message} [${job.error.code}]`;
-    if (job.kind === "train" && p.losses && p.epoch != null) {
-      points.set(p.epoch, p.losses);
+    if (job.kind === "train" && (epochs.length || (p.losses && p.epoch != null))) {
+      for (const e of epochs) points.set(e.epoch, e.losses);  // the history so far, then new
+      if (p.losses && p.epoch != null) points.set(p.epoch, p.losses);
       drawLosses();
     }
     if (TERMINAL.has(job.status) && !shownResults) {

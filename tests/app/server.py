@@ -23,12 +23,18 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """``uvicorn app.main:create_app --factory`` in a subprocess; restartable and killable."""
+    """``uvicorn app.main:create_app --factory`` in a subprocess; restartable and killable.
 
-    def __init__(self, data_dir: Path, *, file_size_limit: int | None = None, **settings: str):
+    With ``cli=True`` it is ``deepclsmote serve --port P --data-dir D`` instead, as a
+    person starts it (``make serve``).
+    """
+
+    def __init__(self, data_dir: Path, *, file_size_limit: int | None = None,
+                 cli: bool = False, port: int | None = None, **settings: str):
         self.data_dir = Path(data_dir)
         self.file_size_limit = file_size_limit  # RLIMIT_FSIZE: a disk that fills up
-        self.port = free_port()
+        self.cli = cli
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DEEPCLSMOTE_DATA_DIR": str(self.data_dir),
                     "DEEPCLSMOTE_DEVICE": "cpu", "DEEPCLSMOTE_TORCH_THREADS": "1",
@@ -37,13 +43,19 @@ class LiveServer:
         self.process: subprocess.Popen | None = None
         self.log = self.data_dir / "server.log"
 
+    @property
+    def command(self) -> list[str]:
+        if self.cli:
+            return [sys.executable, "-m", "app", "serve", "--port", str(self.port),
+                    "--data-dir", str(self.data_dir)]
+        return [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+
     def start(self, timeout: float = 90.0) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=self._limits if self.file_size_limit else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -96,16 +108,18 @@ def wait_for(client: httpx.Client, job_id: str, statuses=("succeeded", "failed",
 class LiveWorker:
     """``deepclsmote worker`` (a Celery worker) in a subprocess; killable like a crash."""
 
-    def __init__(self, name: str, log_dir: Path, env: dict[str, str]):
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str],
+                 args: list[str] | None = None):
         self.name = name
         self.env = env
+        self.args = ["--name", f"{name}@test"] if args is None else args
         self.log = Path(log_dir) / f"worker-{name}.log"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90.0) -> LiveWorker:
         log = open(self.log, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--name", f"{self.name}@test"],
+            [sys.executable, "-m", "app", "worker", *self.args],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -161,9 +175,10 @@ class Cluster:
             self.add_worker(f"w{i}")
         return self
 
-    def add_worker(self, name: str, **settings: str) -> LiveWorker:
+    def add_worker(self, name: str, args: list[str] | None = None,
+                   **settings: str) -> LiveWorker:
         env = {**self.api.env, **{f"DEEPCLSMOTE_{k.upper()}": v for k, v in settings.items()}}
-        worker = LiveWorker(name, self.root, env).start()
+        worker = LiveWorker(name, self.root, env, args).start()
         self.workers[name] = worker
         return worker
 

@@ -84,6 +84,8 @@ def test_train_wait_status_download_and_models(run, tmp_path, digits_id):
     assert rc == 0 and f"job {job_id}: train succeeded" in out and "history.json" in out
     rc, out, _ = run("status", "--kind", "train")
     assert out.splitlines()[0].split()[:3] == ["JOB", "KIND", "STATUS"] and job_id in out
+    row = next(line for line in out.splitlines() if line.startswith(job_id))
+    assert "digits · recommended" in row  # the model's name (the dataset's and the recipe)
     rc, out, _ = run("status", job_id, "--json")
     job = json.loads(out)
     assert job["status"] == "succeeded" and job["result"]["model_id"] == model_id
@@ -186,15 +188,11 @@ def test_strategy_parsing():
 
 
 def test_serve_refuses_an_open_service_off_loopback(monkeypatch, capsys, tmp_path):
-    import uvicorn
+    from app import cli_server
 
-    calls = []
-
-    def run(server, sockets=None):
-        calls.append({"host": server.config.host, "port": server.config.port})
-        server.started = True
-
-    monkeypatch.setattr(uvicorn.Server, "run", run)
+    calls = []  # where it would listen: not bound, so that a busy port 8000 cannot fail it
+    monkeypatch.setattr(cli_server, "listen", lambda host, port: (host, port))
+    monkeypatch.setattr(cli_server, "run_app", lambda settings, sock: calls.append(sock) or True)
     for name in ("API_KEYS", "HOST", "PORT", "RUN_DIR"):
         monkeypatch.delenv(f"DEEPCLSMOTE_{name}", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 2
@@ -203,4 +201,4 @@ def test_serve_refuses_an_open_service_off_loopback(monkeypatch, capsys, tmp_pat
     assert main(["serve", "--port", "8123", "--data-dir", str(tmp_path)]) == 0
     monkeypatch.setenv("DEEPCLSMOTE_API_KEYS", "alice:secret")
     assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 0
-    assert calls == [{"host": "127.0.0.1", "port": 8123}, {"host": "0.0.0.0", "port": 8000}]
+    assert calls == [("127.0.0.1", 8123), ("0.0.0.0", 8000)]

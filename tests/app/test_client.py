@@ -7,7 +7,9 @@ cannot be made to misbehave: a corrupted download and a broken event stream.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 import zipfile
 
 import httpx
@@ -102,17 +104,30 @@ def test_train_waits_with_progress_until_it_succeeds(api, trained, digits):
     job, seen = trained
     assert job["status"] == "succeeded", job
     assert seen and all(j["status"] in ("queued", "running") for j in seen)
+    assert all(j["params"] == seen[0]["params"] for j in seen)  # whole jobs, from the deltas
     assert any(j["progress"].get("stage") == "training" for j in seen)
     model_id = job["result"]["model_id"]
     assert api.model(model_id)["dataset_id"] == digits["id"]
     assert model_id in {m["id"] for m in api.models(dataset_id=digits["id"])}
 
 
-def test_events_yield_progress_then_end(api, trained):
+def test_lists_name_the_datasets_and_models(api, trained):
+    """Models have no name of their own: theirs is the dataset's name and the recipe."""
+    job, _ = trained
+    listed = next(j for j in api.jobs(kind="train") if j["id"] == job["id"])
+    assert (listed["dataset_name"], listed["model_name"]) == ("digits", "digits · recommended")
+    model = api.model(job["model_id"])
+    assert (model["name"], model["dataset_name"]) == ("digits · recommended", "digits")
+    assert next(m for m in api.models() if m["id"] == job["model_id"])["name"] == model["name"]
+    assert api.job(job["id"])["model_name"] == "digits · recommended"
+
+
+def test_events_of_an_ended_job_are_its_snapshot_with_the_history_then_end(api, trained):
     events = list(api.events(trained[0]["id"]))
-    assert [e["event"] for e in events[:-1]] == ["progress"] * (len(events) - 1)
-    assert events[-1]["event"] == "end" and len(events) >= 2
-    assert events[-1]["job"]["status"] == "succeeded"
+    assert [e["event"] for e in events] == ["snapshot", "end"]
+    assert [h["epoch"] for h in events[0]["history"]] == [1, 2]
+    assert set(events[0]["history"][0]["losses"]) >= {"loss", "recon"}
+    assert events[-1]["job"] == events[-1]["data"] and events[-1]["job"]["status"] == "succeeded"
 
 
 def test_samples_are_arrays_of_the_asked_classes(api, trained):
@@ -125,6 +140,43 @@ def test_samples_are_arrays_of_the_asked_classes(api, trained):
     with pytest.raises(ApiError) as info:
         api.samples(model_id, {"cat": 1})
     assert (info.value.status, info.value.code) == (422, "unknown_class")
+
+
+def test_lists_page_with_limit_and_offset_and_give_the_total(server, trained):
+    with server.client() as c:
+        doc = c.get("/openapi.json").json()["paths"]
+        for path in ("/v1/datasets", "/v1/jobs", "/v1/models"):
+            whole = c.get(path, params={"limit": 1000})
+            total = int(whole.headers["x-total-count"])
+            assert total == len(whole.json()) >= 1
+            page = c.get(path, params={"limit": 1, "offset": total - 1})
+            assert page.json() == whole.json()[-1:]
+            assert int(page.headers["x-total-count"]) == total
+            assert "X-Total-Count" in doc[path]["get"]["responses"]["200"]["headers"]
+        trains = c.get("/v1/jobs", params={"kind": "train", "limit": 1})
+        assert int(trains.headers["x-total-count"]) == len(
+            c.get("/v1/jobs", params={"kind": "train", "limit": 1000}).json())
+
+
+def test_samples_draw_a_fresh_seed_unless_given_and_say_which(server, trained):
+    url = f"/v1/models/{trained[0]['result']['model_id']}/samples"
+    body = {"sampling_strategy": {"3": 4}}
+
+    def images(r):
+        assert r.status_code == 200, r.text
+        with np.load(io.BytesIO(r.content)) as npz:
+            return npz["images"]
+
+    with server.client() as c:
+        first, second = c.post(url, json=body), c.post(url, json=body)
+        seed = first.headers["x-random-state"]
+        assert seed != second.headers["x-random-state"]
+        assert not np.array_equal(images(first), images(second))
+        again = c.post(url, json={**body, "random_state": int(seed)})  # the seed repeats it
+        assert again.headers["x-random-state"] == seed
+        np.testing.assert_array_equal(images(again), images(first))
+        doc = c.get("/openapi.json").json()["paths"]["/v1/models/{model_id}/samples"]["post"]
+    assert "X-Random-State" in doc["responses"]["200"]["headers"]
 
 
 def test_generate_and_download_with_checked_checksums(api, trained, tmp_path):
@@ -145,6 +197,93 @@ def test_generate_and_download_with_checked_checksums(api, trained, tmp_path):
     with pytest.raises(ApiError) as info:
         api.download(job["id"], "missing.npz", tmp_path)
     assert info.value.code == "artifact_not_found"
+    # a trailing slash names a folder, made if it is not there (as in the README)
+    into = api.download(job["id"], "samples.npz", f"{tmp_path}/out/new/")
+    assert into == tmp_path / "out" / "new" / "samples.npz"
+    assert into.read_bytes() == path.read_bytes()
+
+
+def test_balanced_outputs_mark_the_synthetic_images(api, trained, digits, tmp_path):
+    """.npz: an is_synthetic array; .zip: <class>/real-N.png and <class>/synthetic-N.png, an
+    ImageFolder whose classes are the dataset's."""
+    from deepclsmote.datasets import load_image_folder
+
+    model_id = trained[0]["result"]["model_id"]
+    n_real = digits["n_images"]
+    for output in ("npz", "zip"):
+        job = api.wait(api.generate(model_id, sampling_strategy={"3": 5, "7": 2},
+                                    content="balanced", output=output)["id"], timeout=240)
+        assert job["status"] == "succeeded", job
+        api.download(job["id"], f"samples.{output}", tmp_path)
+    with np.load(tmp_path / "samples.npz") as npz:
+        flags, labels = npz["is_synthetic"], npz["labels"]
+    assert flags.dtype == bool and flags.shape == labels.shape == (n_real + 7,)
+    assert not flags[:n_real].any() and flags[n_real:].all()
+    assert sorted(labels[flags].tolist()) == ["3"] * 5 + ["7"] * 2
+    with zipfile.ZipFile(tmp_path / "samples.zip") as zf:
+        names = zf.namelist()
+    assert all(re.fullmatch(r"\d/(real|synthetic)-\d{6}\.png", n) for n in names), names[:5]
+    assert sorted(n for n in names if "/synthetic-" in n) == [
+        "3/synthetic-000001.png", "3/synthetic-000002.png", "3/synthetic-000003.png",
+        "3/synthetic-000004.png", "3/synthetic-000005.png", "7/synthetic-000001.png",
+        "7/synthetic-000002.png"]
+    folder = load_image_folder(tmp_path / "samples.zip")
+    assert folder.classes == [str(d) for d in range(10)]
+    assert folder.counts().tolist() == [c["count"] + {"3": 5, "7": 2}.get(c["name"], 0)
+                                        for c in digits["classes"]]
+
+
+def test_a_failure_the_user_caused_is_one_line_in_the_server_log(api, server, tmp_path):
+    three_classes(tmp_path / "two.npz", counts=(40, 10))
+    ds = api.upload_dataset(tmp_path / "two.npz", name="two")
+    trained = api.wait(api.train(ds["id"], **TINY)["id"], timeout=240)
+    assert trained["status"] == "succeeded", trained
+    start = server.log.stat().st_size
+    # accepted (a float for two classes), refused by the library: class 1 is past 0.1 already
+    job = api.wait(api.generate(trained["model_id"], sampling_strategy=0.1)["id"], timeout=240)
+    assert job["status"] == "failed" and job["error"]["code"] == "invalid_params", job
+    with open(server.log, "rb") as f:
+        f.seek(start)
+        log = f.read().decode(errors="replace")
+    failed = [line for line in log.splitlines() if "failed" in line]
+    assert len(failed) == 1 and job["id"][:8] in failed[0], log
+    assert "invalid_params" in failed[0] and "ratio" in failed[0]
+    assert "Traceback" not in log
+
+
+def test_the_preview_writes_long_class_names_whole(api, server, tmp_path):
+    """A name too long for its line is wrapped onto the next, never cut off."""
+    from PIL import Image, ImageFont
+
+    from app.previews import PAD
+
+    names = ["Speed limit (120km/h)", "End of no passing by vehicles over 3.5 metric tons",
+             "End of no passing by vehicles over 3.5 metric tons, except on the days the "
+             "sign below names"]
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "signs.npz", images=rng.integers(0, 256, (12, 8, 8), dtype=np.uint8),
+             labels=np.repeat(names, 4))
+    ds = api.upload_dataset(tmp_path / "signs.npz")
+    rows = [c["name"] for c in ds["classes"]]
+    with server.client() as c:
+        r = c.get(f"/v1/datasets/{ds['id']}/preview", params={"per_class": 2})
+    grid = np.asarray(Image.open(io.BytesIO(r.content)).convert("L"))
+    label_width = grid.shape[1] - 2 * (48 + PAD) - PAD  # 8x8 images: 48-pixel tiles
+    font = ImageFont.load_default()
+    line = font.getbbox("Ag")[3]  # the height of a line of text
+
+    def ink(name: str) -> tuple[int, int]:
+        """Width and height of the dark pixels in the name's row, left of the images."""
+        top = PAD + rows.index(name) * (48 + PAD)
+        ys, xs = np.nonzero(grid[top:top + 48, :label_width] < 128)
+        return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+    for name in names[:2]:  # GTSRB's shortest and longest: one line each, all of it
+        assert ink(name)[0] >= font.getlength(name) - 2 and ink(name)[1] <= line
+    width, height = ink(names[2])
+    assert height > line  # on two lines or more
+    assert width * -(-height // line) >= 0.8 * font.getlength(names[2])
+    api.delete_dataset(ds["id"])
 
 
 def test_cancel_a_job(api, digits):

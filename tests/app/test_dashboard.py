@@ -276,7 +276,56 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     expect(page.locator('.jobs-table tr[data-status="succeeded"]')).to_have_count(5)
     page.click("header nav a[data-nav=jobs]")
     expect(page.locator(f'.jobs-table tr[data-id="{evaluate_id}"]')).to_contain_text("succeeded")
+    # with the names of their datasets and models, not only ids
+    expect(page.locator(f'.jobs-table tr[data-id="{evaluate_id}"]')).to_contain_text(
+        "mnist-imbalanced")
+    expect(page.locator(".jobs-table tbody")).to_contain_text("mnist-imbalanced · recommended")
     shot(page, "07-jobs")
+
+
+#: GTSRB's 43 classes, by the names people give them: many, and some long.
+GTSRB = [
+    "Speed limit (20km/h)", "Speed limit (30km/h)", "Speed limit (50km/h)",
+    "Speed limit (60km/h)", "Speed limit (70km/h)", "Speed limit (80km/h)",
+    "End of speed limit (80km/h)", "Speed limit (100km/h)", "Speed limit (120km/h)",
+    "No passing", "No passing for vehicles over 3.5 metric tons",
+    "Right-of-way at the next intersection", "Priority road", "Yield", "Stop", "No vehicles",
+    "Vehicles over 3.5 metric tons prohibited", "No entry", "General caution",
+    "Dangerous curve to the left", "Dangerous curve to the right", "Double curve",
+    "Bumpy road", "Slippery road", "Road narrows on the right", "Road work",
+    "Traffic signals", "Pedestrians", "Children crossing", "Bicycles crossing",
+    "Beware of ice/snow", "Wild animals crossing", "End of all speed and passing limits",
+    "Turn right ahead", "Turn left ahead", "Ahead only", "Go straight or right",
+    "Go straight or left", "Keep right", "Keep left", "Roundabout mandatory",
+    "End of no passing", "End of no passing by vehicles over 3.5 metric tons"]
+
+
+def test_43_classes_with_long_names_stay_readable(service, page):
+    rng = np.random.default_rng(0)
+    counts = [3 + 2 * i for i in range(len(GTSRB))]
+    buf = io.BytesIO()
+    np.savez(buf, images=rng.integers(0, 256, (sum(counts), 8, 8), dtype=np.uint8),
+             labels=np.repeat(np.array(GTSRB), counts))
+    page.goto(service.url + "/")
+    page.set_input_files("#upload-file", files=[{
+        "name": "signs.npz", "mimeType": "application/octet-stream", "buffer": buf.getvalue()}])
+    expect(page.locator("h1")).to_have_text("Dataset signs", timeout=60_000)
+    bars = page.locator("#class-counts rect.bar")
+    expect(bars).to_have_count(43)
+    # a row per class, each bar thick enough to see, each name whole and apart from the rest
+    boxes = page.eval_on_selector_all("#class-counts svg text", """(els) => els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return {text: e.textContent, top: r.top, bottom: r.bottom, right: r.right}; })""")
+    boxes = [b for b in boxes if not re.fullmatch(r"[\d.]+k?", b["text"])]  # not the numbers
+    assert sorted(b["text"] for b in boxes) == sorted(GTSRB)
+    boxes.sort(key=lambda b: b["top"])
+    assert all(a["bottom"] <= b["top"] + 0.5 for a, b in zip(boxes, boxes[1:], strict=False))
+    left = min(r["x"] for r in page.eval_on_selector_all(
+        "#class-counts rect.bar", "(els) => els.map((e) => e.getBoundingClientRect())"))
+    assert max(b["right"] for b in boxes) <= left
+    assert min(bars.nth(i).bounding_box()["height"] for i in (0, 42)) >= 8
+    page.wait_for_function("document.getElementById('dataset-grid').naturalWidth > 0")
+    shot(page, "13-forty-three-classes")
 
 
 def test_a_running_job_can_be_cancelled(service, page):
@@ -288,6 +337,15 @@ def test_a_running_job_can_be_cancelled(service, page):
     expect(page.locator("#job-status")).to_have_text("running", timeout=TIMEOUT)
     page.wait_for_function(
         "Number(document.getElementById('loss-chart')?.dataset.points) >= 1", timeout=TIMEOUT)
+    # a page opened late draws the whole curve so far, from the first epoch
+    job_url = f"{service.url}/v1/jobs/{page.url.rsplit('/', 1)[1]}"
+    while (httpx.get(job_url).json()["progress"].get("epoch") or 0) < 3:
+        page.wait_for_timeout(200)
+    page.reload()
+    page.wait_for_function(
+        "Number(document.getElementById('loss-chart')?.dataset.points) >= 3", timeout=20_000)
+    expect(page.locator("#loss-chart text").filter(has_text=re.compile(r"^epoch \d+$")).first
+           ).to_have_text("epoch 1")  # the axis starts at the first epoch
     shot(page, "08-before-cancel")
     page.click("#job-cancel")
     expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)

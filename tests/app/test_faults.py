@@ -147,7 +147,8 @@ def test_random_kills_of_generate_and_evaluate_jobs_end_each_once(make_server, t
         gen = c.post("/v1/jobs", json={"kind": "generate", "model_id": model, "params": {
             "sampling_strategy": {"0": 3000, "5": 2000}, "output": "zip"}}).json()
         ev = c.post("/v1/jobs", json={"kind": "evaluate", "dataset_id": ds, "params": {
-            "methods": ["none", "ros", "deepclsmote"], "folds": 2, "profile": "smoke"}}).json()
+            "methods": ["none", "ros", "deepclsmote-paper"], "folds": 2,
+            "profile": "smoke"}}).json()
         target = rng.choice([gen, ev])
         what = rng.choice(["service", "job process"])
         delay = rng.uniform(0.0, 2.0)  # seconds into the target's run

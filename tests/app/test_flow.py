@@ -138,19 +138,47 @@ def test_train_generate_sample_and_reuse_on_digits(server):
         assert [j["id"] for j in listed] == [gen["id"]]
 
 
-def test_events_stream_progress_until_the_end(server):
+def _events(client, job_id: str) -> list[tuple[str, dict, int]]:
+    """The job's Server-Sent Events: (event, data, bytes of data) until the stream ends."""
+    out, event = [], None
+    with client.stream("GET", f"/v1/jobs/{job_id}/events", timeout=240) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                data = line.split(":", 1)[1].strip()
+                out.append((event, json.loads(data), len(data)))
+    return out
+
+
+def test_events_send_the_history_so_far_then_deltas_then_the_finished_job(server):
+    """A stream opened late starts with the loss of every epoch done; then each event
+    carries only what changed, and the last one the whole finished job."""
     with server.client() as c:
         ds = _digits(c)
-        job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
-                                       "params": {**TINY, "epochs": 3, "random_state": 5}}).json()
-        events = []
-        with c.stream("GET", f"/v1/jobs/{job['id']}/events", timeout=240) as r:
-            assert r.headers["content-type"].startswith("text/event-stream")
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    events.append(line.split(":", 1)[1].strip())
-    assert events[-1] == "end" and events.count("end") == 1
-    assert events.count("progress") >= 3  # queued, running, epochs...
+        job = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"], "params": {
+            **TINY, "epochs": 12, "batch_size": 32, "random_state": 5}}).json()
+        wait_for(c, job["id"], until=lambda j: (j["progress"].get("epoch") or 0) >= 3)
+        events = _events(c, job["id"])
+        history = json.loads(_download(c, job["id"], "history.json"))
+    kinds = [e for e, _, _ in events]
+    assert kinds[0] == "snapshot" and kinds[-1] == "end" and kinds.count("end") == 1
+    assert set(kinds[1:-1]) <= {"progress"}
+    snapshot, end = events[0][1], events[-1][1]
+    done = snapshot["progress"]["epoch"]
+    assert done >= 3 and snapshot["params"]["epochs"] == 12
+    assert [h["epoch"] for h in snapshot["history"]] == list(range(1, done + 1))
+    # every later event is a delta: the status and what changed, a fraction of the job
+    for _, delta, size in events[1:-1]:
+        assert "params" not in delta and "created_at" not in delta and size < 700, delta
+        assert delta["status"] == "running"
+    seen = {h["epoch"]: h["losses"] for _, data, _ in events[:-1] for h in data.get(
+        "history", [])}
+    assert sorted(seen) == list(range(1, 13))      # no epoch missed, however fast they came
+    assert [seen[e] for e in range(1, 13)] == history
+    assert end["status"] == "succeeded" and end["result"]["model_id"] == end["model_id"]
+    assert events[-1][2] > max(size for _, _, size in events[1:-1])
 
 
 def test_evaluate_job_writes_the_report(server):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -59,6 +60,22 @@ def test_the_whole_flow_on_two_workers(cluster):
         again = c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds["id"],
                                          "params": TINY}).json()
         assert again["result"]["reused"] and again["model_id"] == train["model_id"]
+
+
+def test_worker_node_names_name_their_host_and_gpu(cluster):
+    """Not a literal '%h': workers on two hosts, or two GPUs of one, have names of their own."""
+    c0 = cluster(0)
+    host = socket.gethostname()
+    gpu3 = c0.add_worker("gpu3", ["--gpu", "3"])
+    assert f"gpu3@{host} ready." in gpu3.log.read_text()
+    named = c0.add_worker("named", ["--name", "east@%h"])  # a name given is expanded too
+    assert f"east@{host} ready." in named.log.read_text()
+    named.kill()
+    with c0.api.client() as c:
+        job = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": _digits(c),
+                                                   "params": TINY}).json()["id"])
+    assert job["status"] == "succeeded", job
+    assert job["result"]["runner"].split(":")[0] == f"gpu3@{host}"
 
 
 def test_six_jobs_over_two_workers_run_exactly_once(cluster):

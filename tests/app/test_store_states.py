@@ -15,7 +15,8 @@ from app.db.session import make_engine, session_factory
 from app.db.store import JobStore
 from app.db.tables import JobStatus
 
-OWNERS = st.sampled_from(["node-a", "node-b"])
+NODES = st.sampled_from(["a", "b"])
+OWNERS = st.sampled_from(["a:1", "b:1"])  # <node>:<runner>, as the scheduler names leases
 
 
 class JobStates(RuleBasedStateMachine):
@@ -77,9 +78,9 @@ class JobStates(RuleBasedStateMachine):
             if job.lease_owner == owner:
                 self.store.release(job.id, owner, reason="crash")
 
-    @rule()
-    def restart(self):
-        self.store.recover(expired_only=False)
+    @rule(node=NODES)
+    def restart(self, node):
+        self.store.recover(node=node)
 
     @invariant()
     def promises_hold(self):
@@ -94,6 +95,23 @@ class JobStates(RuleBasedStateMachine):
                 assert job.result and job.result["artifacts"]
             if job.status == JobStatus.QUEUED:
                 assert not job.cancel_requested
+
+
+def test_a_starting_node_takes_back_its_own_and_expired_leases_only(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    store = JobStore(engine, session_factory(engine))
+    ids = [store.submit(tenant="t", kind="train", params={}, max_attempts=3).id
+           for _ in range(3)]
+    store.claim("a:1:x", lease_seconds=60)       # node a's runner, alive
+    store.claim("b:7:y", lease_seconds=60)       # node b's earlier life
+    store.claim("ab:1:z", lease_seconds=-1)      # another node's runner, lease expired
+    assert store.recover(node="b") == {ids[1]: "queued", ids[2]: "queued"}
+    job = store.get(ids[0])
+    assert job is not None and (job.status, job.lease_owner, job.attempts) == (
+        "running", "a:1:x", 1)
+    assert store.recover() == {}
+    engine.dispose()
 
 
 JobStates.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)

@@ -64,17 +64,17 @@ RECIPES: Mapping[str, Recipe] = MappingProxyType({r.name: r for r in (
         "The best measured: DeepCLSMOTE's autoencoder; each new image is a real image plus "
         "the decoded change of a step that any class shows between two of its images "
         "(residual decoding, transfer steps up to 1.5 times)",
-        "docs/results.md#what-to-use"),
+        "docs/results.md#the-recipes-against-random-oversampling"),
     Recipe(
         "deepclsmote-paper", "DeepCLSMOTE", {},
         "DeepCLSMOTE as published (Homjandee and Sinapiromsaran, 2025): the class-latent "
         "terms, SMOTE between a class's own codes, new codes decoded directly",
-        "docs/results.md#what-to-use"),
+        "docs/results.md#the-recipes-against-random-oversampling"),
     Recipe(
         "deepsmote-paper", "DeepSMOTE", {},
         "DeepSMOTE as published (Dablain, Krawczyk and Chawla, 2022): SMOTE between a "
         "class's own codes, new codes decoded directly",
-        "docs/results.md#what-to-use"),
+        "docs/results.md#the-recipes-against-random-oversampling"),
 )})
 
 #: Parameters that describe a run rather than the method: never part of a recipe.

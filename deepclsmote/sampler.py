@@ -132,8 +132,9 @@ class DeepCLSMOTE(BaseDeepOverSampler):
     ``decoding="residual"``, ``interpolation="transfer"`` and
     ``step_scale=1.5``. Measured against random oversampling with an
     augmented classifier (``docs/results.md``), the published method falls
-    behind it, while the recommended recipe's new images start from real
-    ones and borrow the variation of every class, and lead.
+    behind it, while the recommended recipe, whose new images start from
+    real ones and borrow the variation of every class, is level with it or
+    ahead.
 
     Parameters
     ----------{_SHARED_PARAMS_DOC}
@@ -264,7 +265,7 @@ class DeepSMOTE(BaseDeepOverSampler):
     ``deepclsmote.make_sampler("recommended")`` (DeepCLSMOTE with residual
     decoding and transfer steps): measured against random oversampling with
     an augmented classifier (``docs/results.md``), the published method falls
-    behind it and the recommended recipe leads.
+    behind it and the recommended recipe is level with it or ahead.
 
     Parameters
     ----------{_SHARED_PARAMS_DOC}

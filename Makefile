@@ -5,7 +5,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve demo test lint bench constraints container-test clean
 
-# constraints.txt pins every package the tests run on but torch (see .ci/freeze-constraints).
+# constraints.txt pins every package the tests run on but torch and torchvision
+# (see .ci/freeze-constraints).
 $(STAMP): pyproject.toml constraints.txt
 	@echo "installing the project and PyTorch into $(VENV): the first time, several GB and minutes (see the README's Quick start)"
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)

@@ -40,7 +40,7 @@ def make_celery(settings: Settings) -> Celery:
         task_default_queue=settings.queue,
         task_acks_late=True,                  # a job's message is acknowledged when it ends...
         task_reject_on_worker_lost=True,      # ...and given back if its worker dies
-        worker_prefetch_multiplier=1,         # a worker holds one job at a time
+        worker_prefetch_multiplier=1,         # each of a worker's job slots holds one message
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
@@ -78,11 +78,11 @@ _noted: dict[str, str] = {}
 
 
 def _task(task, job_id: str) -> None:  # noqa: ANN001 (Celery's bound task)
-    """A worker's task: a ticket to run one job. It claims the first queued job in fair
-    order that fits its device (the one the message names, unless another tenant's turn
-    comes first), runs it in a child process and watches it to the end. While the fairest
-    job waits for memory, the ticket waits with it; when nothing is queued any more, every
-    job has been taken and the ticket is spent."""
+    """A worker's task: a ticket to run one job. It claims the job at the head of the fair
+    order (the one the message names, unless another tenant's turn comes first), runs it in
+    a child process and watches it to the end. While that job waits for memory, the ticket
+    waits with it; when nothing is queued any more, every job has been taken and the ticket
+    is spent."""
     from .supervisor import JobRun
 
     settings, store, storage, device = _worker_parts(os.environ["DEEPCLSMOTE_WORKER_SETTINGS"])

@@ -1008,7 +1008,7 @@ function reportView(report) {
       h("table", { class: "report-table quality-table", id: "report-quality" },
         h("thead", {}, h("tr", {}, ["method", "near-copies", "fidelity", "novelty", "spread"]
           .map((t) => h("th", {}, t)))),
-        h("tbody", {}, methods.map((m) => h("tr", { dataset: { method: m } },
+        h("tbody", {}, methods.map((m) => h("tr", { dataset: { qualityOf: m } },
           h("td", {}, m), h("td", { class: "num" }, `${pct(mean(m, "near_copy_share"))} %`),
           h("td", { class: "num" }, mean(m, "fidelity") == null ? "—" : `${pct(mean(m, "fidelity"))} %`),
           h("td", { class: "num" }, (mean(m, "novelty_ratio") ?? NaN).toFixed(2)),

@@ -224,7 +224,7 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     assert "best ACSA" not in report.inner_text() and "Verdict" not in report.inner_text()
     # its table still shows the figures: no oversampling set against random oversampling,
     # pair by pair (2 folds of 2 seeds), and seed by seed
-    expect(report.locator("table.report-table tbody tr")).to_have_count(2)
+    expect(report.locator("table.report-table[data-augment] tbody tr")).to_have_count(2)
     expect(report.locator('tr[data-method="ros"]')).to_contain_text("±")
     expect(report.locator('tr[data-method="none"] td.vs-ros')).to_contain_text(re.compile(
         r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-4] / [0-4]; "
@@ -233,6 +233,9 @@ def test_one_dataset_from_upload_to_a_balanced_set_and_a_report(service, page, t
     expect(report.locator('tr[data-method="none"] td.vs-ros-rarest')).to_contain_text(
         re.compile(r"^[+−]\d+\.\d\d \(\d+\.\d\d\), [0-4] / [0-4]; over 2 seeds "))
     expect(report.locator("svg.recall-chart rect")).to_have_count(20)
+    # how new the images are: random oversampling repeats real ones, all near-copies
+    expect(report.locator('#report-quality tr[data-quality-of="ros"]')).to_contain_text(
+        "100.0 %")
     params = httpx.get(f"{service.url}/v1/jobs/{smoke_id}").json()["params"]
     assert params["lr_schedule"] == "cosine" and params["folds"] == 2
 

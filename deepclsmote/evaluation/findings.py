@@ -204,11 +204,14 @@ def _figure(row: dict, key: str) -> str:
 
 def _plain_verdict(acsa: dict, rare: dict) -> tuple[str, str]:
     """``(verdict, reason)`` against no oversampling, in words."""
+    # the lead is read fold by fold (or seed by seed), so its mean can differ a little from
+    # the difference of the pooled figures the sentence starts with; the words say which
+    each = "a fold" if acsa["over"] == "folds" else "a seed"
     spread = f"its spread over {acsa['n']} {acsa['over']}"
     if acsa["verdict"] == "unknown":
         return ("no clear difference", "one fold and one seed give no spread to judge by; "
                                        "run more folds or seeds")
-    rise = f"{100 * abs(acsa['mean_diff']):.1f} points"
+    rise = f"{100 * abs(acsa['mean_diff']):.1f} points {each} on average"
     if acsa["verdict"] == "ahead" and rare["verdict"] != "behind":
         return "helps", (f"average per-class accuracy rose by {rise}, more than {spread} "
                          f"({100 * acsa['std_diff']:.1f}), and the rarest classes' recall did "
@@ -218,13 +221,13 @@ def _plain_verdict(acsa: dict, rare: dict) -> tuple[str, str]:
                          f"({100 * acsa['std_diff']:.1f})")
     if rare["verdict"] == "behind":
         return ("hurts" if acsa["verdict"] != "ahead" else "no clear difference",
-                f"the rarest classes' recall fell by {100 * abs(rare['mean_diff']):.1f} points, "
-                f"more than its spread ({100 * rare['std_diff']:.1f})"
+                f"the rarest classes' recall fell by {100 * abs(rare['mean_diff']):.1f} points "
+                f"{each} on average, more than its spread ({100 * rare['std_diff']:.1f})"
                 + (", though average per-class accuracy rose" if acsa["verdict"] == "ahead"
                    else ""))
     return "no clear difference", (f"average per-class accuracy moved by "
-                                   f"{100 * acsa['mean_diff']:+.1f} points, within {spread} "
-                                   f"({100 * acsa['std_diff']:.1f})")
+                                   f"{100 * acsa['mean_diff']:+.1f} points {each} on average, "
+                                   f"within {spread} ({100 * acsa['std_diff']:.1f})")
 
 
 def _pooled(runs: list[dict], rarest: list[int]) -> dict:

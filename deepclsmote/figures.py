@@ -67,11 +67,18 @@ def real_vs_synthetic_grid(
     ax.xaxis.tick_top()
     ax.set_yticks([(h + pad) * i + h / 2 for i in range(len(classes))])
     ax.set_yticklabels([f"{c} (n={int(np.sum(y_real == c))})" for c in classes], fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9, pad=18)
+    return _save(fig, ax, path)
+
+
+def _save(fig, ax, path) -> Path:  # noqa: ANN001 (matplotlib's figure and axes)
+    """A mosaic's figure, frameless, written as a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    if title:
-        ax.set_title(title, fontsize=9, pad=18)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,14 +134,6 @@ def nearest_real_grid(
     ax.set_xticks([])
     ax.set_yticks([(h + 2 * pad) * i + h / 2 + pad for i in range(len(classes))])
     ax.set_yticklabels([str(c) for c in classes], fontsize=8)
-    ax.tick_params(length=0)
-    for side in ax.spines.values():
-        side.set_visible(False)
     ax.set_title(title or "each pair: synthetic (left), its nearest real image (right); near-"
                           "copies framed in red", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path)

@@ -71,13 +71,13 @@ def summarise_runs(runs: list[dict], methods: list[str], rarest: list[int]) -> l
             if base and method != "none" and _pairs(base_runs) == _pairs(rs):
                 seeds = [r["seed"] for r in rs]
                 row["wilcoxon_vs_none"] = metrics.paired_wilcoxon([r["acsa"] for r in rs], base)
-                row["vs_none"] = _paired_difference([r["acsa"] for r in rs], base, seeds=seeds)
-                row["rarest_vs_none"] = _paired_difference(
+                row["vs_none"] = paired_difference([r["acsa"] for r in rs], base, seeds=seeds)
+                row["rarest_vs_none"] = paired_difference(
                     _rarest_recall(rs, rarest), _rarest_recall(base_runs, rarest), seeds=seeds)
             if ros and method != "ros" and _pairs(ros_runs) == _pairs(rs):
                 seeds = [r["seed"] for r in rs]
-                row["vs_ros"] = _paired_difference([r["acsa"] for r in rs], ros, seeds=seeds)
-                row["rarest_vs_ros"] = _paired_difference(
+                row["vs_ros"] = paired_difference([r["acsa"] for r in rs], ros, seeds=seeds)
+                row["rarest_vs_ros"] = paired_difference(
                     _rarest_recall(rs, rarest), _rarest_recall(ros_runs, rarest), seeds=seeds)
             out.append(row)
     return out
@@ -256,7 +256,7 @@ def _pairs(runs: list[dict]) -> list[tuple[int, int]]:
     return [(r["seed"], r["fold"]) for r in runs]
 
 
-def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None = None) -> dict:
+def paired_difference(a: list[float], b: list[float], seeds: list[int] | None = None) -> dict:
     """``a - b`` per pair: mean, sd, wins, losses (ties are neither) and Wilcoxon's p.
 
     With pairs from two or more ``seeds`` (aligned with ``a`` and ``b``),
@@ -277,7 +277,7 @@ def _paired_difference(a: list[float], b: list[float], seeds: list[int] | None =
         out["over_seeds"] = {"seeds": order,
                              "mean_diff_per_seed": metrics.paired_differences(
                                  a_seed, b_seed).tolist(),
-                             **_paired_difference(a_seed, b_seed)}
+                             **paired_difference(a_seed, b_seed)}
     return out
 
 

@@ -82,25 +82,25 @@ def test_wilcoxon_edge_cases():
 
 
 def test_rounding_is_a_tie_not_a_loss():
-    from deepclsmote.evaluation.experiment import _paired_difference
+    from deepclsmote.evaluation.findings import paired_difference
 
     # the same per-class recalls in another order: equal ACSA, apart from rounding
     recalls = [0.7, 0.1, 0.2, 0.9, 0.3, 0.6, 0.8]
     a, b = np.mean(recalls), np.mean(recalls[::-1])
     assert a != b
     assert paired_wilcoxon([a, 0.9, 0.8], [b, 0.8, 0.7])["p_value"] == pytest.approx(0.5)
-    vs = _paired_difference([a, 0.9, 0.8], [b, 0.8, 0.7])
+    vs = paired_difference([a, 0.9, 0.8], [b, 0.8, 0.7])
     assert (vs["ahead"], vs["behind"]) == (2, 0)
     assert paired_wilcoxon([a, b], [b, a]) == {"statistic": 0.0, "p_value": 1.0, "n": 2,
                                                "mean_diff": 0.0}
 
 
 def test_spread_over_seeds_averages_each_seeds_folds_first():
-    from deepclsmote.evaluation.experiment import _paired_difference
+    from deepclsmote.evaluation.findings import paired_difference
 
     a, b = [0.9, 0.8, 0.7, 0.9], [0.8, 0.8, 0.7, 0.6]
-    assert "over_seeds" not in _paired_difference(a, b, seeds=[3, 3, 3, 3])
-    vs = _paired_difference(a, b, seeds=[3, 3, 5, 5])
+    assert "over_seeds" not in paired_difference(a, b, seeds=[3, 3, 3, 3])
+    vs = paired_difference(a, b, seeds=[3, 3, 5, 5])
     assert vs["std_diff"] == pytest.approx(np.std([0.1, 0, 0, 0.3], ddof=1))
     assert (vs["ahead"], vs["behind"]) == (2, 0)
     over = vs["over_seeds"]

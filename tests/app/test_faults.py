@@ -85,6 +85,13 @@ def test_a_really_full_device_fails_the_job_and_frees_its_space(make_server, sma
         ds = _digits(c)
         model = wait_for(c, c.post("/v1/jobs", json={"kind": "train", "dataset_id": ds,
                                                      "params": TINY}).json()["id"])["model_id"]
+        # the model's first generate job trains its fidelity classifier and keeps it beside the
+        # model: a file that stays, so the free space is read after it
+        first = wait_for(c, c.post("/v1/jobs", json={"kind": "generate", "model_id": model,
+                                                     "params": {"sampling_strategy": {"0": 5}}}
+                                   ).json()["id"])
+        assert first["status"] == "succeeded", first
+        assert (srv.data_dir / "models" / model / "quality_classifier.pt").is_file()
         free_before = _free_but_the_journal(small_disk)
         big = c.post("/v1/jobs", json={"kind": "generate", "model_id": model, "params": {
             "sampling_strategy": {"0": 40000}, "output": "zip"}}).json()

@@ -57,8 +57,10 @@ def test_a_second_service_refuses_the_data_dir_and_the_port_and_leaves_the_job_a
             f"listens there, or pass --port"]
         assert not (other / "deepclsmote.db").exists()  # refused before the database
 
+        # the job may have ended meanwhile (the refused services load PyTorch first, slowly on
+        # a busy machine); either way it is on its first attempt, never restarted
         still = c.get(f"/v1/jobs/{job['id']}").json()
-        assert still["status"] == "running" and still["attempts"] == 1, still
+        assert still["status"] in ("running", "succeeded") and still["attempts"] == 1, still
         done = wait_for(c, job["id"])
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 1 and done["result"]["resumed_from_epoch"] == 0

@@ -20,7 +20,8 @@ TINY = {"epochs": 30, "dim_h": 4, "n_z": 8}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    srv = LiveServer(tmp_path_factory.mktemp("quality")).start()
+    # the default device, "auto", as a user's service has it (the other tests name "cpu")
+    srv = LiveServer(tmp_path_factory.mktemp("quality"), device="auto").start()
     with srv.client() as c:
         ds = next(d for d in c.get("/v1/datasets").json() if d["name"] == "digits-imbalanced")
         models = {}
@@ -65,6 +66,21 @@ def test_a_generate_job_reports_quality_and_flags_near_copies(service):
     assert report["rule"] == summary["rule"] and "1st percentile" in report["rule"]
     assert row["novelty_latent"]["synthetic"]["median"] > 0      # in the latent space too
     assert job["result"]["seconds"]["quality"] > 0
+
+
+def test_the_fidelity_classifier_is_trained_once_per_model_and_loaded_after(service):
+    model = service.models["close"]
+    kept = service.data_dir / "models" / model / "quality_classifier.pt"
+    with service.client() as c:
+        first = _generate(c, model)
+        assert first["status"] == "succeeded", first
+        trained = kept.stat().st_mtime_ns
+        second = _generate(c, model, random_state=6)
+        assert second["status"] == "succeeded", second
+    # the service's device is "auto": the kept classifier loads on it, never trained again
+    assert kept.stat().st_mtime_ns == trained
+    assert "retraining the fidelity classifier" not in service.log.read_text()
+    assert second["result"]["quality"]["real_recall"] == first["result"]["quality"]["real_recall"]
 
 
 def test_drop_removes_the_near_copies_it_flags(service):

@@ -109,22 +109,24 @@ def nearest_real_grid(
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
-    y_syn = np.asarray(y_syn)
+    X_syn, X_real, y_syn = np.asarray(X_syn), np.asarray(X_real), np.asarray(y_syn)
     flagged = np.zeros(len(y_syn), bool) if flagged is None else np.asarray(flagged)
     classes = [c for c in np.unique(y_syn) if (nearest[y_syn == c] >= 0).any()][:max_classes]
     h, w, pad = spec.height, spec.width, max(1, spec.width // 8)
-    syn, real = _as_display(X_syn, spec), _as_display(X_real, spec)
     cell = 2 * w + pad
     rows = []
     for cls in classes:
         idx = np.flatnonzero((y_syn == cls) & (nearest >= 0))
+        shown = rng.choice(idx, min(pairs, len(idx)), replace=False)
+        # only the images shown are converted for display: a job may hold tens of thousands
+        syn, real = _as_display(X_syn[shown], spec), _as_display(X_real[nearest[shown]], spec)
         row = np.ones((h + 2 * pad, pairs * (cell + 3 * pad), 3), np.float32)
-        for j, i in enumerate(rng.choice(idx, min(pairs, len(idx)), replace=False)):
+        for j, i in enumerate(shown):
             x0 = j * (cell + 3 * pad) + pad
             if flagged[i]:
                 row[:, x0 - pad:x0 + w + pad] = (0.85, 0.1, 0.1)
-            row[pad:pad + h, x0:x0 + w] = syn[i]
-            row[pad:pad + h, x0 + w + pad:x0 + cell] = real[nearest[i]]
+            row[pad:pad + h, x0:x0 + w] = syn[j]
+            row[pad:pad + h, x0 + w + pad:x0 + cell] = real[j]
         rows.append(row)
     mosaic = (np.concatenate(rows, axis=0) if rows
               else np.ones((h, pairs * (cell + 3 * pad), 3), np.float32))

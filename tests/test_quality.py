@@ -69,6 +69,28 @@ def test_images_of_another_class_lower_fidelity_against_the_real_images_own(digi
     assert wrong["overall"]["fidelity"] == w["fidelity"]
 
 
+def test_fidelity_is_read_on_a_sample_of_each_class_and_near_copies_on_every_image(
+        digits, classifier):
+    X, y = digits
+    ones, zeros = np.flatnonzero(y == 1)[:150], np.flatnonzero(y == 0)[:30]
+    # 150 images of "1": the first 100 labelled 1, the last 50 labelled 2 (wrong)
+    syn = np.concatenate([X[ones], X[zeros]])
+    labels = np.concatenate([np.ones(100, int), np.full(50, 2), np.zeros(30, int)])
+    report, near, _ = quality_report(X, y, syn, labels, classifier=classifier, max_measured=20)
+    rows = {r["class"]: r for r in report["classes"]}
+    assert [rows[c]["measured_synthetic"] for c in (0, 1, 2)] == [20, 20, 20]
+    assert report["overall"]["fidelity_measured_on"] == 60
+    assert rows[1]["fidelity"] > 0.8 and rows[2]["fidelity"] < 0.2
+    # near-copies are checked for every image, not a sample: each real copy is one
+    assert near[:100].all() and near[150:].all() and len(near) == 180
+    assert report["overall"]["near_copies"] == int(near.sum()) >= 130
+    assert "of the 60 checked are classified as their class" in quality.summary_text(
+        report["overall"])
+    # the overall figure weighs each class by its images, not by its sample
+    expected = sum(rows[c]["fidelity"] * n for c, n in ((0, 30), (1, 100), (2, 50))) / 180
+    assert report["overall"]["fidelity"] == pytest.approx(expected)
+
+
 def test_duplicates_among_synthetic_images_are_counted(digits):
     X, y = digits
     rng = np.random.default_rng(1)

@@ -911,7 +911,8 @@ async function qualityView(job, q, signal) {
       h("tbody", {}, q.classes.map((c) => h("tr", { dataset: { class: String(c.class) } },
         h("td", {}, String(c.class)), h("td", { class: "num" }, c.n_synthetic),
         h("td", { class: "num near" }, `${c.near_copies} (${share(c.near_copy_share)})`),
-        ...(fidelity ? [h("td", { class: "num" }, share(c.fidelity)),
+        ...(fidelity ? [h("td", { class: "num" }, share(c.fidelity)
+                          + (c.measured_synthetic < c.n_synthetic ? ` of ${c.measured_synthetic}` : "")),
                         h("td", { class: "num" }, share(c.real_recall))] : []),
         h("td", { class: "num" }, num(c.novelty_pixels.synthetic?.median)),
         h("td", { class: "num" }, num(c.novelty_pixels.real?.median)),

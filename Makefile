@@ -20,7 +20,7 @@ demo: $(STAMP)  ## balance an imbalanced digits set; writes demo_out/grid.png
 	$(VENV)/bin/deepclsmote demo --out demo_out
 
 test: $(STAMP)  ## the test suite (CPU, 15-35 min on 2 cores; see README)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check deepclsmote app tests bench

@@ -29,7 +29,20 @@ TINY = {"dim_h": 4, "n_z": 8, "epochs": 1, "batch_size": 16, "device": "cpu"}
 
 @pytest.fixture(autouse=True, scope="session")
 def _few_threads():
-    torch.set_num_threads(2)
+    # `make test` runs two pytest workers (xdist) on two cores: one thread each
+    torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+
+
+def pytest_collection_modifyitems(items):
+    """Under ``pytest -n 2 --dist loadgroup``, keep each test file on one worker (its
+    module-scoped services and trained models are made once), and every test that uses the
+    machine's Redis on one worker: one of them restarts Redis, which would break the others."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        uses_redis = ("redis_url" in getattr(item, "fixturenames", ())
+                      or any(isinstance(v, str) and v == "scaleout" for v in params.values())
+                      or item.path.name == "test_scaleout.py")
+        item.add_marker(pytest.mark.xdist_group("redis" if uses_redis else item.path.stem))
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,22 @@ def redis_database():
             pass
 
 
+AMQP = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+@pytest.fixture
+def amqp_url():
+    """The machine's RabbitMQ (each cluster of a test declares a queue of its own)."""
+    import kombu
+
+    try:
+        with kombu.Connection(AMQP, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: not here
+        _unreachable(f"RabbitMQ at 127.0.0.1:5672 ({type(exc).__name__})")
+    return AMQP
+
+
 @pytest.fixture
 def postgres_url():
     with pg_database() as url:

@@ -34,6 +34,26 @@ def cluster(tmp_path, postgres_url, redis_url):
         c.stop()
 
 
+def test_rabbitmq_carries_the_jobs_as_redis_does(tmp_path, postgres_url, amqp_url):
+    """DEEPCLSMOTE_BROKER_URL=amqp://...: the same jobs, through the machine's RabbitMQ."""
+    c1 = Cluster(tmp_path, postgres_url, amqp_url).start(1)
+    try:
+        with c1.api.client() as c:
+            assert c.get("/v1/ready").json()["ready"]
+            train = wait_for(c, c.post("/v1/jobs", json={"kind": "train",
+                                                         "dataset_id": _digits(c),
+                                                         "params": TINY}).json()["id"])
+            assert train["status"] == "succeeded", train
+            assert train["result"]["runner"].startswith("w0@test")
+            gen = wait_for(c, c.post("/v1/jobs", json={
+                "kind": "generate", "model_id": train["model_id"],
+                "params": {"sampling_strategy": {"3": 4}}}).json()["id"])
+            assert gen["status"] == "succeeded" and gen["result"]["counts"] == {"3": 4}, gen
+            assert [j["status"] for j in c.get("/v1/jobs").json()] == ["succeeded"] * 2
+    finally:
+        c1.stop()
+
+
 def _digits(client) -> str:
     return next(d["id"] for d in client.get("/v1/datasets").json() if d["name"] == "digits")
 

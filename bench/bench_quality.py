@@ -9,6 +9,13 @@ as a compressed ``.npz`` and drawn as a preview grid (the job's own work), and
 measured: the real images' reference, the report with a warm (cached)
 fidelity classifier, its preview, and, once, training that classifier.
 
+``--service``: the same through the service, as a user meets it: ``deepclsmote
+serve`` on a free loopback port and a fresh data folder, the pool uploaded,
+a recommended model trained at the same widths, then three generate jobs of
+10,000 images (the first trains the model's fidelity classifier, the next two
+load it): each job's time from start to end, and the phases its result
+records (sampling, quality, total after the model is loaded).
+
 ``--datasets``: fidelity, near-copies, novelty and spread of random
 oversampling and of each recipe on the shared datasets: the papers' protocol
 pool of one seed (the evaluate command's ``--imbalance paper`` pool at the
@@ -16,6 +23,7 @@ pool of one seed (the evaluate command's ``--imbalance paper`` pool at the
 balanced, the fidelity classifier trained on the pool's images.
 
     .venv/bin/python bench/bench_quality.py --cost
+    .venv/bin/python bench/bench_quality.py --service
     .venv/bin/python bench/bench_quality.py --datasets digits fashion mnist cifar10
 """
 
@@ -111,6 +119,62 @@ def cost(n_new: int = 10_000, seed: int = 1) -> dict:
             "near_copy_share": report["overall"]["near_copy_share"], "machine": _machine()}
 
 
+def service(n_new: int = 10_000, seed: int = 1) -> list[dict]:
+    import io
+    import socket
+    import subprocess
+    from datetime import datetime
+
+    from app.client import Client
+
+    X, y = _pool("mnist", seed)
+    params = {k: v for k, v in _sampler_params(len(y)).items() if k != "device"}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        log = (Path(tmp) / "serve.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port),
+                                 "--data-dir", str(Path(tmp) / "data")],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            client = Client(f"http://127.0.0.1:{port}")
+            for _ in range(120):
+                try:
+                    client.health()
+                    break
+                except Exception:  # noqa: BLE001 - not listening yet
+                    time.sleep(0.5)
+            buf = io.BytesIO()
+            np.savez(buf, images=X, labels=y)
+            npz = Path(tmp) / "mnist-pool.npz"
+            npz.write_bytes(buf.getvalue())
+            ds = client.upload_dataset(npz)
+            model = client.wait(client.train(ds["id"], random_state=seed, **params)["id"])
+            request = {str(c): n_new // len(np.unique(y)) for c in np.unique(y)}
+            for run in range(3):
+                job = client.wait(client.generate(model["model_id"], sampling_strategy=request,
+                                                  random_state=run)["id"])
+                took = (datetime.fromisoformat(job["finished_at"])
+                        - datetime.fromisoformat(job["started_at"])).total_seconds()
+                secs = job["result"]["seconds"]
+                rows.append({"bench": "quality_service", "run": run + 1,
+                             "classifier": "trained" if run == 0 else "loaded",
+                             "n_synthetic": job["result"]["n_synthetic"], "job_s": round(took, 2),
+                             **{f"{k}_s": v for k, v in secs.items()},
+                             "quality_over_rest_of_job": round(secs["quality"]
+                                                               / (took - secs["quality"]), 3),
+                             "machine": _machine()})
+                print(json.dumps(rows[-1]), flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            log.close()
+            sys.stderr.write((Path(tmp) / "serve.log").read_text())
+    return rows
+
+
 def datasets(names: list[str], seed: int = 1) -> list[dict]:
     rows = []
     for name in names:
@@ -137,11 +201,14 @@ def datasets(names: list[str], seed: int = 1) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--service", action="store_true")
     parser.add_argument("--datasets", nargs="*", choices=sorted(DATASETS))
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.cost:
         print(json.dumps(cost(seed=args.seed)), flush=True)
+    if args.service:
+        service(seed=args.seed)
     if args.datasets:
         datasets(args.datasets, seed=args.seed)
     return 0

@@ -85,7 +85,7 @@ def run_reference(script: Path, device: str) -> list[float]:
     return [b - a for a, b in zip(edges, edges[1:], strict=False)]
 
 
-def library_epochs(cls, X, y, epochs: int, device: str) -> list[float]:
+def library_epochs(cls, X, y, epochs: int, device: str, **params) -> list[float]:
     times, last = [], [time.perf_counter()]
 
     def callback(epoch, total, parts):
@@ -94,7 +94,7 @@ def library_epochs(cls, X, y, epochs: int, device: str) -> list[float]:
         last[0] = now
 
     sampler = cls(epochs=epochs, dim_h=64, n_z=300, batch_size=100, lr=2e-4, device=device,
-                  random_state=0, callback=callback)
+                  random_state=0, callback=callback, **params)
     last[0] = time.perf_counter()
     sampler.fit(X, y)
     return times
@@ -111,8 +111,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="deepsmote-ref-") as tmp:
         script = prepare_reference(args.reference, Path(tmp), X, y, args.epochs)
         ref = run_reference(script, args.device)
-    ours = {name: library_epochs(cls, X, y, args.epochs, args.device)
-            for name, cls in [("DeepSMOTE", DeepSMOTE), ("DeepCLSMOTE", DeepCLSMOTE)]}
+    trainers = [("DeepSMOTE", DeepSMOTE, {}), ("DeepCLSMOTE", DeepCLSMOTE, {}),
+                ("DeepCLSMOTE_fused", DeepCLSMOTE, {"fused_step": True})]
+    ours = {name: library_epochs(cls, X, y, args.epochs, args.device, **params)
+            for name, cls, params in trainers}
     # The first epoch includes warm-up in every run: compare the later ones.
     def steady(t):
         return float(np.median(t[1:] if len(t) > 1 else t))

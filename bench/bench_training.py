@@ -10,11 +10,16 @@ a narrow dim_h=16) it measures, on the same images and batch size:
   class-balanced batch of the class-latent term), with trivial losses: the
   limit the library's training can approach;
 - ``deepsmote`` and ``deepclsmote``: the library's training loop;
+- ``deepclsmote_fused``: the same with ``fused_step=True`` (one encoder pass
+  over the batch and the class-balanced batch, one decoder pass for the
+  reconstruction and the penalty);
 - ``generate``: latent SMOTE plus decoding, samples per second;
 - peak memory (CUDA allocator peak on a GPU, process peak RSS on the CPU).
 
 ``overhead_vs_same_work`` is the share of DeepCLSMOTE's time spent outside
-the network passes (losses, sampling, bookkeeping).
+the network passes (losses, sampling, bookkeeping); ``fused_overhead_vs_same_work``
+the same for the fused step, which may come out negative where its larger
+passes run faster than the separate ones.
 
 Usage::
 
@@ -105,9 +110,10 @@ def bare_steps(cfg, X, y, batch_size, epochs, device, same_work: bool) -> float:
     return n * epochs / (time.perf_counter() - start)
 
 
-def library_training(cls, X, y, dim_h, batch_size, epochs, device, repeats):
+def library_training(cls, X, y, dim_h, batch_size, epochs, device, repeats, **params):
     """Images/s of the library's training loop (after a one-epoch warm-up fit)."""
-    kwargs = {"dim_h": dim_h, "batch_size": batch_size, "device": device, "random_state": 0}
+    kwargs = {"dim_h": dim_h, "batch_size": batch_size, "device": device, "random_state": 0,
+              **params}
     cls(epochs=1, **kwargs).fit(X, y)  # warm-up (allocator, cudnn autotuning)
     best, sampler = 0.0, None
     for _ in range(repeats):
@@ -157,7 +163,11 @@ def run(args) -> dict:
                                                          args.repeats)
             row["deepclsmote_img_s"], sampler = library_training(DeepCLSMOTE, X, y, dim_h,
                                                                  *common, args.repeats)
+            row["deepclsmote_fused_img_s"], _ = library_training(
+                DeepCLSMOTE, X, y, dim_h, *common, args.repeats, fused_step=True)
             row["overhead_vs_same_work"] = 1 - row["deepclsmote_img_s"] / row[
+                "bare_same_work_img_s"]
+            row["fused_overhead_vs_same_work"] = 1 - row["deepclsmote_fused_img_s"] / row[
                 "bare_same_work_img_s"]
             row["generate_samples_s"] = generation_rate(sampler, args.n_generate)
             row["peak_memory_mb"] = peak_memory_mb(device)

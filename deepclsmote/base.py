@@ -54,6 +54,7 @@ class BaseDeepOverSampler(BaseOverSampler):
         "train_shift": [Interval(numbers.Integral, 0, None, closed="left")],
         "device": [str, torch.device, None],
         "mixed_precision": ["boolean"],
+        "fused_step": ["boolean"],
         "image_shape": [tuple, list, None],
         "pixel_range": [tuple, list, None],
         "callback": [callable, None],
@@ -64,7 +65,7 @@ class BaseDeepOverSampler(BaseOverSampler):
     _unsaved_params = ("callback", "device", "checkpoint_path", "checkpoint_every")
     #: Parameters added after the first release, with the value that draws what earlier
     #: versions drew: saved only when set otherwise, so earlier versions load the model.
-    _later_params = {"foreground_margin": None, "train_shift": 0}
+    _later_params = {"foreground_margin": None, "train_shift": 0, "fused_step": False}
     #: Concrete samplers by name, for loading saved models without pickle.
     _registry: dict[str, type] = {}
 

@@ -41,11 +41,21 @@ def permutation_penalty(decoder, codes: torch.Tensor, images: torch.Tensor, mode
       each image is compared with the decoding of another image's code of
       the same class.
     """
+    shifted, targets = permutation_pair(codes, images, mode)
+    return F.mse_loss(decoder(shifted), targets)
+
+
+def permutation_pair(codes: torch.Tensor, images: torch.Tensor, mode: str):
+    """The codes the penalty decodes and the images it compares them with.
+
+    Split from :func:`permutation_penalty` so that a training step can decode
+    these codes in one pass with its batch's.
+    """
     shifted = torch.roll(codes, shifts=-1, dims=0)
     if mode == "code":
-        return F.mse_loss(decoder(shifted.detach()), torch.roll(images, shifts=-1, dims=0))
+        return shifted.detach(), torch.roll(images, shifts=-1, dims=0)
     if mode == "paper":
-        return F.mse_loss(decoder(shifted), images)
+        return shifted, images
     raise ValueError(f"penalty must be one of {PENALTY_MODES} or None; got {mode!r}.")
 
 
@@ -56,10 +66,15 @@ def standardise(codes: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 
 def class_means(u: torch.Tensor, labels: torch.Tensor, n_classes: int):
-    """Per-class means of ``u`` and a mask of the classes present."""
+    """Per-class means of ``u`` and a mask of the classes present.
+
+    Counted with ``index_add_`` rather than ``bincount``, which waits for the
+    device to learn its output's size: the training step never waits for a GPU.
+    """
     sums = torch.zeros(n_classes, u.shape[1], device=u.device, dtype=u.dtype)
     sums.index_add_(0, labels, u)
-    counts = torch.bincount(labels, minlength=n_classes).to(u.dtype)
+    counts = torch.zeros(n_classes, device=u.device, dtype=u.dtype)
+    counts.index_add_(0, labels, torch.ones_like(labels, dtype=u.dtype))
     present = counts > 0
     return sums / counts.clamp(min=1).unsqueeze(1), present
 
@@ -70,21 +85,26 @@ def compactness(u: torch.Tensor, labels: torch.Tensor, centroids: torch.Tensor) 
 
 
 def separation(centroids: torch.Tensor, present: torch.Tensor, eps: float) -> torch.Tensor:
-    """Mean over pairs of distinct classes of ``1 / (d^2 / n_z + eps)``."""
-    c = centroids[present]
-    k = c.shape[0]
-    if k < 2:
-        return c.new_zeros(())
+    """Mean over pairs of distinct present classes of ``1 / (d^2 / n_z + eps)``.
+
+    Zero when fewer than two classes are present. Absent classes are masked,
+    not indexed away, so the result's shape never depends on the data and the
+    device is never asked how many classes are present.
+    """
+    c = centroids
     # Explicit differences: cdist's gradient is NaN where two centroids meet.
     d2 = (c.unsqueeze(0) - c.unsqueeze(1)).pow(2).sum(dim=2) / c.shape[1]
-    off = ~torch.eye(k, dtype=torch.bool, device=c.device)
-    return (1.0 / (d2[off] + eps)).mean()
+    eye = torch.eye(c.shape[0], dtype=torch.bool, device=c.device)
+    pairs = present.unsqueeze(0) & present.unsqueeze(1) & ~eye
+    inverse = torch.where(pairs, 1.0 / (d2 + eps), torch.zeros_like(d2))
+    return inverse.sum() / pairs.sum().clamp(min=1).to(inverse.dtype)
 
 
 __all__ = [
     "PENALTY_MODES",
     "class_means",
     "compactness",
+    "permutation_pair",
     "permutation_penalty",
     "reconstruction",
     "separation",

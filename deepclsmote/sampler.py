@@ -71,6 +71,14 @@ _SHARED_PARAMS_DOC = """
         ``"auto"`` picks CUDA when available, else the CPU.
     mixed_precision : bool, default=False
         bf16 autocast during training on CUDA (ignored on the CPU).
+    fused_step : bool, default=False
+        Make each training step's network passes in one go: one encoder pass
+        over the batch and the class-balanced batch, one decoder pass for the
+        reconstruction and DeepSMOTE's penalty. Fewer, larger kernels, for a
+        GPU; BatchNorm then normalises over both batches together, so the
+        training differs slightly from the unfused step's. Off by default
+        until its speed and the generated data's quality are measured on a
+        GPU (``docs/benchmarks.md``).
     image_shape : tuple or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened rows (2-D ``X``); ``None``
         guesses a square grey, then a square RGB image.
@@ -208,6 +216,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         train_shift=0,
         device="auto",
         mixed_precision=False,
+        fused_step=False,
         image_shape=None,
         pixel_range=None,
         callback=None,
@@ -237,6 +246,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
         self.train_shift = train_shift
         self.device = device
         self.mixed_precision = mixed_precision
+        self.fused_step = fused_step
         self.image_shape = image_shape
         self.pixel_range = pixel_range
         self.callback = callback
@@ -251,6 +261,7 @@ class DeepCLSMOTE(BaseDeepOverSampler):
             centroids=self.centroids, centroid_momentum=self.centroid_momentum,
             separation_eps=self.separation_eps, balanced_batches=self.balanced_batches,
             mixed_precision=self.mixed_precision, shift=self.train_shift,
+            fused_step=self.fused_step,
         )
 
 
@@ -302,6 +313,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         train_shift=0,
         device="auto",
         mixed_precision=False,
+        fused_step=False,
         image_shape=None,
         pixel_range=None,
         callback=None,
@@ -325,6 +337,7 @@ class DeepSMOTE(BaseDeepOverSampler):
         self.train_shift = train_shift
         self.device = device
         self.mixed_precision = mixed_precision
+        self.fused_step = fused_step
         self.image_shape = image_shape
         self.pixel_range = pixel_range
         self.callback = callback
@@ -336,6 +349,7 @@ class DeepSMOTE(BaseDeepOverSampler):
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             penalty=self.penalty, w_penalty=self.w_penalty,
             mixed_precision=self.mixed_precision, shift=self.train_shift,
+            fused_step=self.fused_step,
         )
 
 

@@ -48,6 +48,11 @@ class TrainConfig:
     balanced_batches: bool = True
     mixed_precision: bool = False
     shift: int = 0
+    # One encoder pass over the batch and the class-balanced batch (and the
+    # penalty batch, where its codes need gradients), one decoder pass for the
+    # reconstruction and the penalty: fewer, larger kernels for a GPU. BatchNorm
+    # then normalises over the images of both batches together.
+    fused_step: bool = False
 
     @property
     def class_latent(self) -> bool:
@@ -81,6 +86,19 @@ class _ClassIndex:
         )
         self._counts = counts
 
+    def draw_penalty_classes(self, steps: int, gen: torch.Generator) -> list[int | None]:
+        """The class of DeepSMOTE's penalty batch for each of an epoch's steps.
+
+        Drawn for the whole epoch at once: the batch's size depends on the
+        class, so the host must know it, and asking the device once an epoch
+        instead of once a step keeps a GPU's queue full.
+        """
+        if not self.penalty_classes.numel():
+            return [None] * steps
+        pick = torch.randint(self.penalty_classes.numel(), (steps,), generator=gen,
+                             device=gen.device)
+        return self.penalty_classes[pick].tolist()
+
     def draw_class_batch(self, k: int, size: int, gen: torch.Generator) -> torch.Tensor:
         """Up to ``size`` images of class ``k``, without replacement."""
         n = self._counts[k]
@@ -92,7 +110,7 @@ class _ClassIndex:
         k = self.counts.shape[0]
         u = torch.rand(k, per_class, generator=gen, device=gen.device)
         pos = self.starts.unsqueeze(1) + (u * self.counts.unsqueeze(1)).long()
-        labels = torch.arange(k, device=gen.device).repeat_interleave(per_class)
+        labels = torch.arange(k, device=gen.device).unsqueeze(1).expand(k, per_class).flatten()
         return self.order[pos.flatten()], labels
 
 
@@ -111,8 +129,8 @@ class _Centroids:
             c, mask = mu, present
         else:
             new = present & ~self.seen
-            self.value[new] = mu[new].detach()
-            self.seen |= present
+            self.value = torch.where(new.unsqueeze(1), mu.detach(), self.value)
+            self.seen = self.seen | present
             m = self.momentum
             c = torch.where(present.unsqueeze(1), m * self.value + (1 - m) * mu, self.value)
             self.value = c.detach()
@@ -176,12 +194,14 @@ def train_autoencoder(
         sums = torch.zeros(len(LOSS_PARTS), device=device)
         steps = 0
         perm = torch.randperm(n, generator=gen, device=device)
-        for batch in perm.split(cfg.batch_size):
-            if batch.numel() < 2:  # BatchNorm cannot train on a single image
-                continue
+        # BatchNorm cannot train on a single image
+        batches = [b for b in perm.split(cfg.batch_size) if b.numel() >= 2]
+        penalty_classes = (index.draw_penalty_classes(len(batches), gen) if cfg.uses_penalty
+                           else [None] * len(batches))
+        for batch, penalty_class in zip(batches, penalty_classes, strict=True):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 parts = _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen,
-                                     per_class)
+                                     per_class, penalty_class)
             loss = (
                 parts[1]
                 + cfg.w_penalty * parts[2]
@@ -265,30 +285,67 @@ def shift_batch(x: torch.Tensor, max_shift: int, gen: torch.Generator,
                   torch.arange(c, device=dev)[None, :, None, None], rows, cols]
 
 
-def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_class):
+def _draw_inputs(X, batch, index, cfg, gen, per_class, penalty_class):
+    """A step's images, every random draw made in one order whether fused or not.
+
+    Returns the batch, DeepSMOTE's one-class penalty batch (or ``None``) and
+    the class-balanced batch of the class-latent term with its labels (or
+    ``None, None``).
+    """
     xb = shift_batch(X[batch], cfg.shift, gen)
-    z = encoder(xb)
-    zero = z.new_zeros(())
-    recon = losses.reconstruction(decoder(z), xb)
-    penalty = zero
-    if cfg.uses_penalty and index.penalty_classes.numel():
-        pick = torch.randint(index.penalty_classes.numel(), (1,), generator=gen, device=gen.device)
-        k = int(index.penalty_classes[pick])
-        xc = shift_batch(X[index.draw_class_batch(k, cfg.batch_size, gen)], cfg.shift, gen)
-        if cfg.penalty == "code":
+    xc = None
+    if penalty_class is not None:
+        xc = shift_batch(X[index.draw_class_batch(penalty_class, cfg.batch_size, gen)],
+                         cfg.shift, gen)
+    xbal = labels = None
+    if cfg.class_latent and cfg.balanced_batches:
+        idx, labels = index.draw_balanced(per_class, gen)
+        xbal = shift_batch(X[idx], cfg.shift, gen)
+    return xb, xc, xbal, labels
+
+
+def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_class,
+                 penalty_class):
+    """The loss parts of one step, with no host-device synchronisation."""
+    xb, xc, xbal, labels = _draw_inputs(X, batch, index, cfg, gen, per_class, penalty_class)
+    # The paper's penalty trains the encoder through the penalty batch's codes; the code's does not.
+    penalty_grad = xc is not None and cfg.penalty != "code"
+    if cfg.fused_step:
+        together = [x for x in (xb, xc if penalty_grad else None, xbal) if x is not None]
+        codes = list(encoder(torch.cat(together)).split([len(x) for x in together]))
+        z = codes.pop(0)
+        zc = codes.pop(0) if penalty_grad else None
+        zbal = codes.pop(0) if xbal is not None else None
+        if xc is not None and zc is None:
             with torch.no_grad():
                 zc = encoder(xc)
+        zero = z.new_zeros(())
+        recon = penalty = zero
+        if xc is not None:
+            shifted, targets = losses.permutation_pair(zc, xc, cfg.penalty)
+            decoded = decoder(torch.cat([z, shifted])).split([len(z), len(shifted)])
+            recon = losses.reconstruction(decoded[0], xb)
+            penalty = losses.reconstruction(decoded[1], targets)
         else:
-            zc = encoder(xc)
-        penalty = losses.permutation_penalty(decoder, zc, xc, cfg.penalty)
+            recon = losses.reconstruction(decoder(z), xb)
+    else:
+        z = encoder(xb)
+        zero = z.new_zeros(())
+        recon = losses.reconstruction(decoder(z), xb)
+        penalty = zero
+        if xc is not None:
+            if penalty_grad:
+                zc = encoder(xc)
+            else:
+                with torch.no_grad():
+                    zc = encoder(xc)
+            penalty = losses.permutation_penalty(decoder, zc, xc, cfg.penalty)
+        zbal = encoder(xbal) if xbal is not None else None
     compact = separation = zero
     if cfg.class_latent:
-        if cfg.balanced_batches:
-            idx, labels = index.draw_balanced(per_class, gen)
-            codes = encoder(shift_batch(X[idx], cfg.shift, gen))
-        else:
-            codes, labels = z, y[batch]
-        compact, separation = cents.terms(codes, labels, cfg.separation_eps)
+        if zbal is None:
+            zbal, labels = z, y[batch]
+        compact, separation = cents.terms(zbal, labels, cfg.separation_eps)
     return [zero, recon, penalty, compact, separation]
 
 

@@ -46,3 +46,54 @@ def test_transfer_with_residual_decoding_on_cuda(small_imbalanced):
     again = sampler.sample({2: 7}, random_state=3)[0]
     assert first.shape == (7, 8, 8) and np.array_equal(first, again)
     assert not np.array_equal(first, sampler.sample({2: 7}, random_state=4)[0])
+
+
+def _steps(device: str, fused: bool, steps: int = 2) -> list[float]:
+    """A few optimiser steps of DeepCLSMOTE's training step on ``device``."""
+    from deepclsmote.nn import AutoencoderConfig, build_autoencoder
+    from deepclsmote.training import TrainConfig, _Centroids, _ClassIndex, _step_losses
+
+    torch.manual_seed(0)
+    enc, dec = (net.to(device) for net in build_autoencoder(
+        AutoencoderConfig(1, 8, 8, dim_h=4, n_z=6)))
+    X = torch.rand(40, 1, 8, 8, device=device) * 2 - 1
+    y = torch.tensor([0] * 20 + [1] * 12 + [2] * 6 + [3] * 2, device=device)
+    cfg = TrainConfig(batch_size=16, w_compact=0.02, w_separation=0.02, centroids="ema",
+                      shift=1, fused_step=fused)
+    index = _ClassIndex(y, 4)
+    cents = _Centroids(4, 6, X.device, cfg.centroids, cfg.centroid_momentum)
+    gen = torch.Generator(device=device).manual_seed(0)
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()))
+    batch = torch.randperm(40, generator=gen, device=device)[:16]
+    classes = index.draw_penalty_classes(steps, gen)  # the epoch's one wait for the device
+    losses = []
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")  # any wait for the GPU raises
+    try:
+        for klass in classes:
+            parts = _step_losses(enc, dec, X, y, batch, index, cents, cfg, gen, 4, klass)
+            loss = parts[1] + parts[2] + 0.02 * parts[3] + 0.02 * parts[4]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+    finally:
+        if device == "cuda":
+            torch.cuda.set_sync_debug_mode(0)
+    return [float(v) for v in losses]
+
+
+@needs_cuda
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_training_step_never_waits_for_the_gpu(fused):
+    """No host-device synchronisation inside a step: the GPU's queue stays full."""
+    losses = _steps("cuda", fused)
+    assert all(np.isfinite(losses))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_the_synchronisation_check_runs_its_steps(fused):
+    """The same steps on the CPU, so the check above is known to run where it cannot."""
+    losses = _steps("cpu", fused)
+    assert len(losses) == 2 and all(np.isfinite(losses))

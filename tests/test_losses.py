@@ -67,3 +67,38 @@ def test_penalty_readings_differ_as_the_paper_and_the_code_do():
     assert paper.item() > 0 and paper.requires_grad
     with pytest.raises(ValueError, match="penalty must be one of"):
         losses.permutation_penalty(_Echo(), codes, images, "other")
+
+
+def test_separation_masks_absent_classes_as_indexing_them_away_would():
+    """The masked form (no data-dependent shapes) equals the mean over present pairs."""
+    g = torch.Generator().manual_seed(1)
+    c = torch.randn(6, 8, generator=g, requires_grad=True)
+    present = torch.tensor([True, False, True, True, False, True])
+    kept = c[present]
+    d2 = (kept.unsqueeze(0) - kept.unsqueeze(1)).pow(2).sum(2) / 8
+    off = ~torch.eye(4, dtype=torch.bool)
+    expected = (1.0 / (d2[off] + 0.1)).mean()
+    got = losses.separation(c, present, eps=0.1)
+    assert torch.allclose(got, expected, rtol=1e-6)
+    got.backward()
+    assert torch.equal(c.grad[~present], torch.zeros(2, 8))  # absent classes get no pull
+    assert c.grad[present].abs().sum() > 0
+
+
+def test_class_means_count_each_label_once():
+    u = torch.arange(10.0).reshape(5, 2)
+    mu, present = losses.class_means(u, torch.tensor([2, 0, 2, 2, 0]), 4)
+    assert present.tolist() == [True, False, True, False]
+    assert torch.allclose(mu, torch.tensor([[5.0, 6.0], [0, 0], [10 / 3, 13 / 3], [0, 0]]))
+
+
+def test_the_penalty_pair_is_what_the_penalty_decodes():
+    codes = torch.randn(4, 3, requires_grad=True)
+    images = torch.randn(4, 1, 2, 2)
+    for mode in ("code", "paper"):
+        shifted, targets = losses.permutation_pair(codes, images, mode)
+        assert torch.equal(shifted, torch.roll(codes, -1, 0))
+        assert shifted.requires_grad == (mode == "paper")
+        assert torch.equal(targets, torch.roll(images, -1, 0) if mode == "code" else images)
+    with pytest.raises(ValueError, match="penalty must be one of"):
+        losses.permutation_pair(codes, images, "other")

@@ -108,14 +108,17 @@ class Scheduler:
             self._wake.clear()
 
     def tick(self) -> None:
-        self.store.recover()
-        if self.reconcile is not None:
-            self.reconcile()
-            return
+        # Renew this node's own leases before looking for expired ones: after a tick that
+        # came late (a stalled write, a starved thread) the expired lease may be one of
+        # ours, and releasing it would kill a healthy job and spend one of its attempts.
         for job_id, run in list(self.running.items()):
             if run.poll():
                 del self.running[job_id]
                 self.slots.release(job_id)
+        self.store.recover()
+        if self.reconcile is not None:
+            self.reconcile()
+            return
         while not self._stop.is_set():
             job = claim_next(self.store, self.slots, self.owner, self.settings.lease_seconds,
                              self._noted)

@@ -52,8 +52,11 @@ class JobRun:
             self.kill()
             self._reap()
         elif time.monotonic() - self.beat > self.settings.lease_seconds / 3:
+            # The lease runs from when the heartbeat was asked for: a write that waited
+            # (a busy disk, another writer) must not push the next renewal past its end.
+            asked = time.monotonic()
             if self.store.heartbeat(self.job_id, self.owner, self.settings.lease_seconds):
-                self.beat = time.monotonic()
+                self.beat = asked
             else:  # another runner took the job over: this one must not go on
                 logger.warning("job %s: lease lost; killing its process", self.job_id)
                 self.kill()

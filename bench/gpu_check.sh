@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One prepared GPU check, for a machine with CUDA and PyTorch, printing:
 #   - the CUDA tests' result (the library's, and the service training on the GPU);
-#   - images/s against the bare network passes (target: overhead at most 15 %);
+#   - images/s against the bare network passes (target: overhead at most 15 %), for the
+#     plain step and the fused one (fused_step=True);
 #   - per-epoch time against DeepSMOTE's reference script (target: 3x or better), when
-#     the script's path is given;
+#     the script's path is given, plain and fused;
 #   - jobs per hour of the README's train job with 1, 4 and 8 jobs per GPU;
 #   - the time to train the recommended recipe on MNIST's imbalanced pool in the papers'
 #     proportions (target: under 2 minutes on one H100-class GPU).

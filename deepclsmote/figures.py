@@ -34,8 +34,13 @@ def real_vs_synthetic_grid(
     per_class: int = 10,
     title: str | None = None,
     seed: int = 0,
+    names=None,
 ) -> Path:
-    """Save a PNG: for each class, ``per_class`` real images, then synthetic ones."""
+    """Save a PNG: for each class, ``per_class`` real images, then synthetic ones.
+
+    ``names`` gives each row's label for integer classes (``names[c]``); by
+    default a row is labelled with its class as it is.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,7 +71,9 @@ def real_vs_synthetic_grid(
     ax.set_xticklabels(["real", "synthetic"][: len(parts)] + ([""] if len(parts) == 1 else []))
     ax.xaxis.tick_top()
     ax.set_yticks([(h + pad) * i + h / 2 for i in range(len(classes))])
-    ax.set_yticklabels([f"{c} (n={int(np.sum(y_real == c))})" for c in classes], fontsize=8)
+    label = (lambda c: c) if names is None else (lambda c: names[int(c)])
+    ax.set_yticklabels([f"{label(c)} (n={int(np.sum(y_real == c))})" for c in classes],
+                       fontsize=8)
     if title:
         ax.set_title(title, fontsize=9, pad=18)
     return _save(fig, ax, path)

@@ -361,5 +361,6 @@ def write_report(report: dict, figures: dict, out) -> list[Path]:
             (X, y), (Xs, ys) = data["real"], data["synthetic"]
             written.append(real_vs_synthetic_grid(
                 out / f"grid_{method}.png", X, y, Xs, ys, data["spec"],
-                title=f"{method}: real (left) and synthetic (right) images, first fold"))
+                title=f"{method}: real (left) and synthetic (right) images, first fold",
+                names=report["dataset"]["classes"]))
     return written

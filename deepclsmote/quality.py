@@ -371,11 +371,14 @@ def quality_report(X_real, y_real, X_syn, y_syn, *,
 
 
 def sample_without_near_copies(sampler, request: dict, *, random_state=None,
-                               max_rounds: int = 10, ref: Reference | None = None):
+                               max_rounds: int = 30, ref: Reference | None = None):
     """``sampler.sample(request)``, with every near-copy replaced by a new draw.
 
     Draws again, with seeds derived from ``random_state``, for the images each
-    round flags, up to ``max_rounds`` rounds; then raises ``ValueError`` saying
+    round flags, up to ``max_rounds`` rounds (each round draws only what is
+    still short, so 30 cost little; a model whose new images are near-copies
+    two times in three still fills 20 images well within them); then raises
+    ``ValueError`` saying
     how many images of which classes are still short (a class whose real
     images lie so close together that almost every new one is a near-copy).
 

@@ -19,7 +19,7 @@ serve: $(STAMP)  ## the REST service on 127.0.0.1:8000, data in ./deepclsmote-da
 demo: $(STAMP)  ## balance an imbalanced digits set; writes demo_out/grid.png
 	$(VENV)/bin/deepclsmote demo --out demo_out
 
-test: $(STAMP)  ## the test suite (CPU, two workers, about 19 min on 2 cores; see README)
+test: $(STAMP)  ## the test suite (CPU, two workers, about 21 min on 2 cores; see README)
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

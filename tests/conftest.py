@@ -52,6 +52,7 @@ def worker_group(nodeid: str) -> str:
     return path
 
 
+@pytest.hookimpl(optionalhook=True)  # the image's test target has no xdist
 def pytest_xdist_make_scheduler(config, log):
     """``make test`` runs ``pytest -n 2 --dist loadgroup``: group by :func:`worker_group`.
 

@@ -319,8 +319,7 @@ def _step_losses(encoder, decoder, X, y, batch, index, cents, cfg, gen, per_clas
         if xc is not None and zc is None:
             with torch.no_grad():
                 zc = encoder(xc)
-        zero = z.new_zeros(())
-        recon = penalty = zero
+        zero = penalty = z.new_zeros(())
         if xc is not None:
             shifted, targets = losses.permutation_pair(zc, xc, cfg.penalty)
             decoded = decoder(torch.cat([z, shifted])).split([len(z), len(shifted)])
